@@ -1,0 +1,1 @@
+"""Sequence-mixing kernels: one folder per op with a naive oracle, a chunked PyTorch path and Triton."""

@@ -1,0 +1,57 @@
+"""Backend choice shared by every op: Triton on CUDA, chunked PyTorch elsewhere, naive on request.
+
+An op's public function calls :func:`pick_backend` with the backend the caller asked for
+(``None`` for automatic) and the tensors it got. Automatic choice is logged once per op; an
+explicit request for a backend that cannot run here raises :class:`BackendUnavailable`
+instead of quietly falling back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Literal
+
+Backend = Literal["naive", "chunk", "triton"]
+BACKENDS: tuple[str, ...] = ("naive", "chunk", "triton")
+
+log = logging.getLogger("seqlab.kernels")
+_announced: set[str] = set()
+
+
+class BackendUnavailable(RuntimeError):
+    """An explicitly requested backend cannot run with these tensors on this machine."""
+
+
+def triton_available() -> bool:
+    """True when triton imports (on CPU it then runs only under TRITON_INTERPRET=1)."""
+    try:
+        import triton  # noqa: F401
+    except Exception:  # ImportError, or a broken install raising at import
+        return False
+    return True
+
+
+def triton_can_run(device_type: str) -> bool:
+    """Triton runs on CUDA tensors, and on CPU tensors only in interpreter mode."""
+    if not triton_available():
+        return False
+    return device_type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
+
+
+def pick_backend(op: str, requested: str | None, device_type: str) -> str:
+    """The backend ``op`` should run: ``requested`` if it can run, else an error; or automatic."""
+    if requested is not None:
+        if requested not in BACKENDS:
+            raise ValueError(f"{op}: backend must be one of {', '.join(BACKENDS)}, got {requested!r}")
+        if requested == "triton" and not triton_can_run(device_type):
+            why = "triton is not installed" if not triton_available() else (
+                f"tensors are on {device_type}; Triton needs CUDA (or TRITON_INTERPRET=1 set before import)"
+            )
+            raise BackendUnavailable(f"{op}: backend='triton' requested but {why}")
+        return requested
+    choice = "triton" if device_type == "cuda" and triton_available() else "chunk"
+    if op not in _announced:
+        _announced.add(op)
+        log.info("%s: using the %s backend on %s", op, choice, device_type)
+    return choice

@@ -1,0 +1,19 @@
+"""Comparison helpers for kernel tests and benchmarks (after fla's relative-RMS checks)."""
+
+from __future__ import annotations
+
+
+def rel_rms(ref, out) -> float:
+    """‖ref − out‖ / ‖ref‖ over all elements (0 when both are zero); float64 accumulation."""
+    ref64, out64 = ref.detach().double(), out.detach().double()
+    denom = ref64.norm().item()
+    err = (ref64 - out64).norm().item()
+    return err if denom == 0.0 else err / denom
+
+
+def assert_close(name: str, ref, out, budget: float) -> None:
+    """Fail with the tensor's name and its error when the relative RMS exceeds ``budget``."""
+    assert ref.shape == out.shape, f"{name}: shape {tuple(out.shape)} != reference {tuple(ref.shape)}"
+    err = rel_rms(ref, out)
+    assert err == err, f"{name}: NaN in output (did a kernel read unwritten memory?)"
+    assert err <= budget, f"{name}: relative RMS error {err:.2e} exceeds {budget:.1e}"

@@ -1,0 +1,1 @@
+"""Seqlab's workload plugins: one folder per paper, the contract in :mod:`workloads.api`."""

@@ -1,0 +1,1 @@
+"""Layers shared by workloads, as free functions and small modules."""

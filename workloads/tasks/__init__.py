@@ -1,0 +1,1 @@
+"""Synthetic data generators shared by workloads (seeded, nothing downloaded)."""
