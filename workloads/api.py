@@ -89,6 +89,8 @@ class WorkloadDef:
         metric: the objective metric name reported by ``evaluate`` (``val/acc``).
         mode: ``"max"`` or ``"min"`` for ``metric``.
         summary: one line for ``seqlab list``.
+        pipeline: optional; for workloads that can run as a DeepSpeed pipeline
+            (``kind: job`` with a ``parallelism`` block). See ``orchestrator/job.py``.
     """
 
     name: str
@@ -100,6 +102,7 @@ class WorkloadDef:
     metric: str
     mode: Mode
     summary: str = ""
+    pipeline: Callable[[Any], Any] | None = None
 
     def make_config(self, values: Mapping[str, Any] | None = None) -> WorkloadConfig:
         """The workload's Config from plain (YAML) values; raises pydantic's ValidationError."""
