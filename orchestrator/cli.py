@@ -1,0 +1,250 @@
+"""``seqlab``: run, validate and inspect sweeps; check claims.
+
+Exit status: 0 success, 1 the run finished badly (a claim FAILs, a sweep stopped or every trial
+failed), 2 bad input (one line on stderr naming the problem, no traceback). Heavy libraries are
+imported only by the commands that run something, so ``--help``, ``list``, ``describe`` and
+``validate`` answer in about a second.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from orchestrator.yamlio import SpecError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Seqlab: sweeps of sequence-model workloads on Ray Tune + Optuna, tracked in MLflow.",
+)
+RUNS_DIR = typer.Option(Path("seqlab-runs"), "--runs-dir", help="Where runs, Tune state and the SQLite MLflow store live.")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"seqlab: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _quiet_libraries() -> None:
+    """Keep the terminal for Seqlab's own progress display."""
+    import logging
+
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    for name in ("mlflow", "alembic", "optuna", "ray", "ray.tune", "ray.train"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    except ImportError:
+        pass
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="Sweep YAML (or a job YAML with kind: job)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of this sweep."),
+    fresh: bool = typer.Option(False, "--fresh", help="Start over; the old run's folder is kept beside it."),
+    runs_dir: Path = RUNS_DIR,
+    num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="CPUs for the in-process Ray (default: all)."),
+) -> None:
+    """Run a sweep: validate, search with Optuna inside Ray Tune, record in MLflow."""
+    from orchestrator.spec import load_sweep
+
+    if resume and fresh:
+        _fail("--resume and --fresh exclude each other")
+    try:
+        spec, text = load_sweep(file)
+    except SpecError as err:
+        _fail(str(err))
+    _quiet_libraries()
+    from orchestrator.progress import Progress
+    from orchestrator.runs import best_trial, run_sweep
+
+    objective = spec.objectives[0]
+    with Progress(spec.name, objective.metric, objective.mode) as progress:
+        try:
+            outcome = run_sweep(spec, text, runs_dir=runs_dir, resume=resume, fresh=fresh, on_change=progress.update, num_cpus=num_cpus)
+        except SpecError as err:
+            progress.stop()
+            _fail(str(err))
+    from orchestrator.report import print_sweep_summary
+
+    print_sweep_summary(outcome, objective.metric, objective.mode)
+    if outcome.stopped_reason:
+        _fail(f"sweep stopped: {outcome.stopped_reason}", code=1)
+    if best_trial(outcome, objective.metric, objective.mode) is None:
+        _fail("no trial finished with a value for the objective", code=1)
+
+
+@app.command()
+def validate(file: Path = typer.Argument(..., help="Sweep or claim YAML.")) -> None:
+    """Check a sweep or claim file without running it."""
+    from orchestrator.yamlio import read_yaml
+
+    try:
+        data, _ = read_yaml(file)
+        if isinstance(data, dict) and "arms" in data:
+            from orchestrator.claims import load_claim
+
+            spec, _ = load_claim(file)
+            typer.echo(f"{file}: valid claim '{spec.name}' ({len(spec.arms)} arms x {len(spec.seeds)} seeds)")
+            return
+        from orchestrator.spec import load_sweep
+
+        spec, _ = load_sweep(file)
+    except SpecError as err:
+        _fail(str(err))
+    typer.echo(f"{file}: valid sweep '{spec.name}' ({spec.workload}, {spec.search.sampler}, {spec.search.num_trials} trials)")
+
+
+@app.command()
+def schema() -> None:
+    """Print the sweep file's JSON Schema (for editor completion and checks)."""
+    from orchestrator.spec import sweep_json_schema
+
+    typer.echo(json.dumps(sweep_json_schema(), indent=2))
+
+
+@app.command("list")
+def list_workloads() -> None:
+    """List registered workloads: name, family, paper and objective."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from orchestrator.registry import load, names
+
+    table = Table("workload", "family", "paper", "objective", box=None)
+    for name in names():
+        try:
+            wl = load(name)
+        except Exception as err:  # a broken plugin is listed, not fatal
+            table.add_row(name, "?", f"[red]cannot load: {err}[/red]", "")
+            continue
+        arxiv = f" (arXiv {wl.arxiv})" if wl.arxiv else ""
+        table.add_row(name, wl.family, f"{wl.title}{arxiv}", f"{wl.mode} {wl.metric}")
+    Console(width=200).print(table)
+
+
+@app.command()
+def describe(workload: str = typer.Argument(..., help="A workload name (seqlab list).")) -> None:
+    """Show a workload's paper, objective and every Config field with type, default and doc."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from orchestrator.registry import UnknownWorkload, load
+
+    try:
+        wl = load(workload)
+    except UnknownWorkload as err:
+        _fail(str(err))
+    console = Console(width=200)
+    console.print(f"[bold]{wl.name}[/bold]: {wl.title}" + (f" (arXiv {wl.arxiv})" if wl.arxiv else ""))
+    if wl.summary:
+        console.print(wl.summary)
+    console.print(f"objective: {wl.mode} {wl.metric}   family: {wl.family}")
+    table = Table("field", "type", "default", "description", box=None)
+    for name, field in wl.config.model_fields.items():
+        annotation = getattr(field.annotation, "__name__", str(field.annotation))
+        table.add_row(name, annotation, repr(field.default), field.description or "")
+    console.print(table)
+
+
+@app.command()
+def claim(
+    file: Path = typer.Argument(..., help="Claim YAML (sweeps/claims/<paper>.yaml)."),
+    runs_dir: Path = RUNS_DIR,
+    num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="CPUs for the in-process Ray (default: all)."),
+) -> None:
+    """Run a claim's arms over its seeds and print PASS or FAIL with the evidence (exit 0 or 1)."""
+    from orchestrator.claims import load_claim
+
+    try:
+        spec, text = load_claim(file)
+    except SpecError as err:
+        _fail(str(err))
+    _quiet_libraries()
+    from orchestrator.claims import run_claim
+    from orchestrator.progress import Progress
+    from orchestrator.report import print_claim
+
+    with Progress(f"claim {spec.name}", None, None) as progress:
+        try:
+            result = run_claim(spec, text, runs_dir=runs_dir, on_change=progress.update, num_cpus=num_cpus)
+        except SpecError as err:
+            progress.stop()
+            _fail(str(err))
+    print_claim(result)
+    if result.verdict != "PASS":
+        raise typer.Exit(1)
+
+
+@app.command()
+def claims(
+    folder: Path = typer.Option(Path("sweeps/claims"), "--dir", help="Folder of claim files."),
+    family: Optional[str] = typer.Option(None, "--family", help="Only claims whose workloads are of this family."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the board (Markdown) here."),
+    runs_dir: Path = RUNS_DIR,
+    num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="CPUs for the in-process Ray (default: all)."),
+) -> None:
+    """Run every claim (of a family) and print/write the board; exit 1 if any FAILs."""
+    from orchestrator.claims import board_markdown, discover, families, load_claim
+
+    chosen = []
+    for path in discover(folder):
+        try:
+            spec, text = load_claim(path)
+        except SpecError as err:
+            _fail(str(err))
+        if family is None or family in families(spec):
+            chosen.append((path, spec, text))
+    if not chosen:
+        _fail(f"no claims{' of family ' + family if family else ''} in {folder}")
+    _quiet_libraries()
+    from orchestrator.claims import run_claim
+    from orchestrator.progress import Progress
+    from orchestrator.report import print_claim
+
+    rows = []
+    for path, spec, text in chosen:
+        with Progress(f"claim {spec.name}", None, None) as progress:
+            try:
+                result = run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=progress.update, num_cpus=num_cpus)
+                rows.append((result, path, ""))
+            except Exception as err:  # one broken claim does not hide the others' results
+                progress.stop()
+                rows.append((None, path, f"{type(err).__name__}: {err}"))
+                continue
+        print_claim(result)
+    board = board_markdown(rows)
+    typer.echo(board)
+    if report:
+        stamp = time.strftime("%Y-%m-%d %H:%M")
+        report.parent.mkdir(parents=True, exist_ok=True)
+        report.write_text(f"# Claims board{' (' + family + ')' if family else ''}, {stamp}\n\n{board}")
+        typer.echo(f"board written to {report}")
+    if any(r is None or r.verdict != "PASS" for r, _, _ in rows):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("seqlab: interrupted; `seqlab run --resume FILE` continues a sweep", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

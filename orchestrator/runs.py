@@ -1,0 +1,127 @@
+"""A sweep from spec to result: its folder, its MLflow parent run, its Tune run.
+
+A sweep's files live in ``<runs_dir>/<name>/`` (Tune's experiment, the Optuna study, and
+``seqlab-sweep.json`` with the key that ties a resumed run to its MLflow parent). Running a
+sweep whose folder exists needs ``resume`` (continue it) or ``fresh`` (move the old folder
+aside, never delete it).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+from orchestrator.spec import SweepSpec, spec_hash
+from orchestrator.sweep import Counts, RunOutcome
+from orchestrator.yamlio import SpecError
+
+MARKER = "seqlab-sweep.json"
+
+
+def prepare_folder(runs_dir: Path, name: str, *, resume: bool, fresh: bool, digest: str) -> tuple[Path, str]:
+    """The run's folder and its resume key; enforces the resume/fresh rules above."""
+    folder = (runs_dir / name).resolve()
+    marker = folder / MARKER
+    if resume:
+        if not marker.exists():
+            raise SpecError(f"nothing to resume: {folder} holds no Seqlab run of '{name}'")
+        info = json.loads(marker.read_text())
+        if info.get("spec_hash") != digest:
+            raise SpecError(
+                f"cannot resume '{name}': the file changed since the run started "
+                f"(spec hash {info.get('spec_hash')} then, {digest} now); use --fresh to start over"
+            )
+        return folder, info["resume_key"]
+    if folder.exists() and any(folder.iterdir()):
+        if not fresh:
+            raise SpecError(
+                f"'{name}' already has a run in {folder}: pass --resume to continue it, "
+                "or --fresh to start over (the old run is kept beside it)"
+            )
+        folder.rename(folder.with_name(f"{name}.{time.strftime('%Y%m%d-%H%M%S')}"))
+    from orchestrator.sweep import new_resume_key
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = new_resume_key()
+    marker.write_text(json.dumps({"name": name, "spec_hash": digest, "resume_key": key}))
+    return folder, key
+
+
+def run_sweep(
+    spec: SweepSpec,
+    text: str,
+    *,
+    runs_dir: Path,
+    resume: bool = False,
+    fresh: bool = False,
+    on_change: Callable[[Counts], None] | None = None,
+    num_cpus: int | None = None,
+) -> RunOutcome:
+    """Validate resources, open the MLflow parent run, and run the sweep's trials in Tune."""
+    from orchestrator import search, sweep, tracking
+    from orchestrator.trial import TrialPlan
+
+    digest = spec_hash(text)
+    sweep.ensure_ray(num_cpus)
+    sweep.check_resources(spec.resources.cpu, spec.resources.gpu)
+    folder, key = prepare_folder(runs_dir, spec.name, resume=resume, fresh=fresh, digest=digest)
+    uri = spec.tracking.uri or tracking.default_uri(runs_dir)
+    recorder = tracking.Recorder(
+        uri,
+        spec.tracking.experiment or spec.name,
+        spec.name,
+        tags=tracking.run_tags("sweep", spec.name, spec.workload, digest),
+        artifacts={"sweep.yaml": text},
+        resume_key=key,
+        artifact_root=runs_dir / "artifacts",
+    )
+    objective = spec.objectives[0]
+    plan = TrialPlan(workload=spec.workload, fixed=dict(spec.fixed), cpus=spec.resources.cpu)
+    try:
+        outcome = sweep.run_tune(
+            name=spec.name,
+            plan=plan,
+            runs_dir=runs_dir,
+            recorder=recorder,
+            search_alg=None if resume else search.searcher(spec, folder),
+            scheduler=search.scheduler(spec),
+            num_samples=search.num_trials(spec),
+            metric=objective.metric,
+            mode=objective.mode,
+            max_concurrent=spec.search.max_concurrent,
+            cpu=spec.resources.cpu,
+            gpu=spec.resources.gpu,
+            max_failures=spec.limits.max_failures,
+            max_trial_duration=spec.limits.max_trial_duration,
+            max_failed_trials=spec.limits.max_failed_trials,
+            resume=resume,
+            on_change=on_change,
+        )
+    except BaseException:
+        recorder.finish("KILLED")
+        raise
+    best = best_trial(outcome, objective.metric, objective.mode)
+    summary = {"trials_completed": sum(t.outcome == "completed" for t in outcome.trials),
+               "trials_failed": sum(t.outcome in ("failed", "timeout") for t in outcome.trials),
+               "trials_pruned": sum(t.outcome == "pruned" for t in outcome.trials)}
+    if best is not None:
+        summary[f"best/{objective.metric}"] = best.metrics[objective.metric]
+    recorder.parent_metrics(summary)
+    status = "FAILED" if outcome.stopped_reason else "FINISHED"
+    tags = {"seqlab.stopped": outcome.stopped_reason} if outcome.stopped_reason else {}
+    if best is not None:
+        tags["seqlab.best_trial"] = best.trial_id
+    recorder.finish(status, tags=tags)
+    outcome.tracking_errors = recorder.errors
+    return outcome
+
+
+def best_trial(outcome: RunOutcome, metric: str, mode: str):
+    """The trial with the best final ``metric`` among those that reported it."""
+    scored = [t for t in outcome.trials if metric in t.metrics and t.outcome in ("completed", "pruned")]
+    if not scored:
+        return None
+    pick = max if mode == "max" else min
+    return pick(scored, key=lambda t: t.metrics[metric])

@@ -1,0 +1,109 @@
+"""The sweep spec mapped onto Optuna (samplers, distributions) and Ray Tune schedulers.
+
+Optuna owns the search, Tune owns the scheduling; this module only translates. Imports of
+optuna and ray happen inside the functions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from orchestrator.spec import CategoricalParam, FloatParam, IntParam, SweepSpec
+
+
+def distributions(spec: SweepSpec) -> dict[str, Any]:
+    """Optuna distributions for the spec's parameters."""
+    import optuna.distributions as od
+
+    out: dict[str, Any] = {}
+    for name, p in spec.parameters.items():
+        if isinstance(p, FloatParam):
+            out[name] = od.FloatDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, IntParam):
+            out[name] = od.IntDistribution(p.low, p.high, step=p.step, log=p.log)
+        elif isinstance(p, CategoricalParam):
+            out[name] = od.CategoricalDistribution(p.values)
+    return out
+
+
+def sampler(spec: SweepSpec) -> Any:
+    """The Optuna sampler the spec names, seeded with ``search.seed``."""
+    import optuna.samplers as s
+
+    seed = spec.search.seed
+    name = spec.search.sampler
+    if name == "tpe":
+        multi = len(spec.objectives) > 1
+        return s.TPESampler(seed=seed, multivariate=not multi, n_startup_trials=min(10, max(2, spec.search.num_trials // 4)))
+    if name == "random":
+        return s.RandomSampler(seed=seed)
+    if name == "grid":
+        grid = {
+            k: (p.values if isinstance(p, CategoricalParam) else list(range(p.low, p.high + 1, p.step)))
+            for k, p in spec.parameters.items()
+        }
+        return s.GridSampler(grid, seed=seed)
+    if name == "cmaes":
+        return s.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "nsga2":
+        return s.NSGAIISampler(seed=seed)
+    if name == "qmc":
+        return s.QMCSampler(seed=seed, warn_independent_sampling=False)
+    raise ValueError(f"unknown sampler {name!r}")
+
+
+def num_trials(spec: SweepSpec) -> int:
+    """Trials to run: ``num_trials``, capped by the grid's size for the grid sampler."""
+    if spec.search.sampler == "grid":
+        return min(spec.search.num_trials, spec.grid_size())
+    return spec.search.num_trials
+
+
+def searcher(spec: SweepSpec, sweep_dir: Path) -> Any:
+    """Ray Tune's ``OptunaSearch`` with the chosen sampler and a study stored in the sweep folder.
+
+    The study lives in ``<sweep_dir>/optuna.db`` (SQLite), so ``optuna-dashboard`` or a
+    notebook can read the search's history next to Tune's and MLflow's.
+    """
+    import optuna
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    objectives = spec.objectives
+    storage = optuna.storages.RDBStorage(f"sqlite:///{(sweep_dir / 'optuna.db').resolve()}")
+    search = OptunaSearch(
+        space=distributions(spec),
+        metric=[o.metric for o in objectives] if len(objectives) > 1 else objectives[0].metric,
+        mode=[o.mode for o in objectives] if len(objectives) > 1 else objectives[0].mode,
+        sampler=sampler(spec),
+        study_name=spec.name,
+        storage=storage,
+    )
+    return ConcurrencyLimiter(search, max_concurrent=spec.search.max_concurrent)
+
+
+def scheduler(spec: SweepSpec) -> Any | None:
+    """The Tune scheduler for ``search.early_stopping`` (``None`` for ``type: none``).
+
+    Time is counted in workload steps (the ``step`` every report carries), so ``grace_period``
+    reads as "steps a trial runs before it may be stopped".
+    """
+    from ray.tune import schedulers
+
+    es = spec.search.early_stopping
+    if es.type == "none":
+        return None
+    max_t = int(spec.fixed.get("steps", 0)) or None
+    if es.type == "asha":
+        kw = {"max_t": max_t} if max_t else {}
+        return schedulers.ASHAScheduler(
+            time_attr="step", grace_period=es.grace_period, reduction_factor=es.reduction_factor, **kw
+        )
+    if es.type == "hyperband":
+        return schedulers.HyperBandScheduler(
+            time_attr="step", max_t=max_t or 1000, reduction_factor=es.reduction_factor
+        )
+    if es.type == "median":
+        return schedulers.MedianStoppingRule(time_attr="step", grace_period=es.grace_period, min_samples_required=3)
+    raise ValueError(f"unknown early_stopping type {es.type!r}")

@@ -1,0 +1,137 @@
+"""The trial runner: drives one workload run per the contract in :mod:`workloads.api`.
+
+It owns the loop, seeding, thread count, non-finite checks, reporting and checkpoints, and knows
+nothing of Ray: :mod:`orchestrator.sweep` hands it a :class:`Reporter` that speaks to Tune. A
+retried or restored trial continues from the step after its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import random
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol
+
+
+class NonFiniteMetric(FloatingPointError):
+    """A workload reported NaN or infinity: the trial fails (and is recorded), the sweep goes on."""
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    """What every trial of a run shares (passed once through the object store).
+
+    Args:
+        workload: default workload name (a claim's arms may name their own in ``arms``).
+        fixed: Config values held for every trial.
+        cpus: CPUs each trial holds; sets torch's thread count.
+        arms: for claims, arm name -> (workload, fixed values); a trial's config picks one.
+    """
+
+    workload: str
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    cpus: float = 1.0
+    arms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+
+    def resolve(self, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(workload name, Config values) for one trial's sampled ``params``."""
+        params = dict(params)
+        arm = params.pop("arm", None)
+        if arm is not None:
+            workload, fixed = self.arms[arm]
+            return workload, {**fixed, **params}
+        return self.workload, {**self.fixed, **params}
+
+
+class Reporter(Protocol):
+    """Where a trial's results go (Tune in a sweep; a list in tests and benchmarks)."""
+
+    def report(self, metrics: dict[str, float], state: bytes | None) -> None:
+        """Record ``metrics`` (they carry ``step``); ``state`` is a checkpoint to keep, if any."""
+        ...
+
+    def restore(self) -> bytes | None:
+        """The last checkpoint of this trial, if it is being retried or resumed."""
+        ...
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch from the trial's seed."""
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _finite(metrics: Mapping[str, Any], where: str) -> dict[str, float]:
+    out = {}
+    for key, value in metrics.items():
+        number = float(value)
+        if not math.isfinite(number):
+            raise NonFiniteMetric(f"{where}: metric '{key}' is {number}")
+        out[key] = number
+    return out
+
+
+def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter) -> dict[str, float]:
+    """Run one trial to its end and return its last reported metrics.
+
+    Evaluates every ``eval_every`` steps and at the last step; each evaluation is reported with
+    ``step`` (steps done so far) and the last ``train/loss``. A checkpoint goes with every report
+    but the last one when the workload offers ``state_dict``.
+    """
+    import torch
+
+    from orchestrator.registry import load
+    from workloads.api import Checkpointable
+
+    name, values = plan.resolve(params)
+    wl = load(name)
+    cfg = wl.make_config(values)
+    torch.set_num_threads(max(1, int(plan.cpus)))
+    seed_everything(cfg.seed)
+    inst = wl.build(cfg, "cpu")
+
+    start = 0
+    saved = reporter.restore()
+    if saved is not None and isinstance(inst, Checkpointable):
+        blob = pickle.loads(saved)
+        inst.load_state_dict(blob["state"])
+        start = blob["step"]
+
+    last: dict[str, float] = {}
+    train: dict[str, float] = {}
+    for step in range(start, cfg.steps):
+        train = _finite(inst.train_step(step), f"{name} train_step({step})")
+        done = step + 1
+        if done % cfg.eval_every and done != cfg.steps:
+            continue
+        evaluation = _finite(inst.evaluate(), f"{name} evaluate() after step {done}")
+        if wl.metric not in evaluation:
+            raise KeyError(f"{name}: evaluate() did not report its objective '{wl.metric}'")
+        last = {**{f"train/{k}": v for k, v in train.items()}, **evaluation, "step": float(done)}
+        state = None
+        if done != cfg.steps and isinstance(inst, Checkpointable):
+            state = pickle.dumps({"step": done, "state": inst.state_dict()})
+        reporter.report(last, state)
+    return last
+
+
+class ListReporter:
+    """A :class:`Reporter` that keeps results in memory (for tests, benchmarks and notebooks)."""
+
+    def __init__(self, checkpoint: bytes | None = None) -> None:
+        self.results: list[dict[str, float]] = []
+        self.checkpoints: list[bytes] = []
+        self._restore = checkpoint
+
+    def report(self, metrics: dict[str, float], state: bytes | None) -> None:
+        self.results.append(dict(metrics))
+        if state is not None:
+            self.checkpoints.append(state)
+
+    def restore(self) -> bytes | None:
+        return self._restore

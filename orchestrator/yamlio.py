@@ -1,0 +1,154 @@
+"""Safe YAML reading with positions, and one-line error messages that name key and line.
+
+Used by every spec Seqlab reads (sweeps, claims, jobs). Floats such as ``1e-4`` (which YAML 1.1
+reads as a string) are read as numbers.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class SpecError(ValueError):
+    """A problem with a spec file; its message is one line that names the problem.
+
+    ``key`` (a path of keys) lets :func:`locate` prefix the message with file and line.
+    """
+
+    def __init__(self, message: str, key: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def locate(err: SpecError, source: str, text: str) -> SpecError:
+    """The same error with ``source:line:`` in front, from the key path it carries."""
+    lines = key_lines(text)
+    for depth in range(len(err.key), 0, -1):
+        line = lines.get(tuple(err.key[:depth]))
+        if line:
+            return SpecError(f"{source}:{line}: {err}")
+    return SpecError(f"{source}: {err}")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads 1e-4 / 5E3 as floats."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)[eE][-+]?\d+$"),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(path: str | Path) -> tuple[Any, str]:
+    """Data and text of a YAML file; :class:`SpecError` for a missing file or bad YAML."""
+    path = Path(path)
+    if not path.exists():
+        raise SpecError(f"{path}: no such file")
+    if path.is_dir():
+        raise SpecError(f"{path}: is a folder, not a YAML file")
+    text = path.read_text()
+    return parse_yaml_text(text, str(path)), text
+
+
+def parse_yaml_text(text: str, source: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise SpecError(f"{where}: malformed YAML: {err.problem or err.context}") from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"{source}: malformed YAML: {err}") from None
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """Line number (1-based) of every mapping key, by its path of keys from the top."""
+    lines: dict[tuple[str, ...], int] = {}
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return lines
+
+    def walk(node: Any, prefix: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                path = prefix + (str(key_node.value),)
+                lines[path] = key_node.start_mark.line + 1
+                walk(value_node, path)
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                path = prefix + (str(index),)
+                lines[path] = item.start_mark.line + 1
+                walk(item, path)
+
+    walk(root, ())
+    return lines
+
+
+def _fields_at(model: Any, loc: tuple) -> list[str]:
+    """Field names of the pydantic model found by following ``loc`` from ``model``."""
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    current = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return []
+        annotation = field.annotation
+        candidates = [annotation, *get_args(annotation)]
+        for inner in list(candidates):
+            candidates.extend(get_args(inner))
+        models = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if get_origin(annotation) is dict:
+            return []
+        current = models[0] if models else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _clean_loc(loc: tuple) -> tuple[str, ...]:
+    """Drop pydantic's union-branch labels (``Objective``, ``list[...]``, ``float``) from a location."""
+    out: list[str] = []
+    for part in loc:
+        if isinstance(part, str) and (part[:1].isupper() or "[" in part):
+            continue  # the name of a union branch, not a key in the file
+        if len(out) == 2 and out[0] == "parameters" and part in ("float", "int", "categorical"):
+            continue  # the discriminator tag of a parameter
+        out.append(str(part))
+    return tuple(out)
+
+
+def validation_message(err: Any, model: Any, source: str, text: str) -> str:
+    """One line for the first problem in a pydantic ValidationError, with the YAML line."""
+    lines = key_lines(text)
+    errors = err.errors()
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = _clean_loc(first["loc"])
+    key = ".".join(loc) or "(top level)"
+    line = None
+    for depth in range(len(loc), 0, -1):
+        line = lines.get(loc[:depth])
+        if line:
+            break
+    where = f"{source}:{line}" if line else source
+    if first["type"] == "extra_forbidden":
+        valid = _fields_at(model, loc[:-1])
+        hint = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        near = f" (did you mean '{hint[0]}'?)" if hint else (f" (valid: {', '.join(valid)})" if valid else "")
+        return f"{where}: unknown key '{key}'{near}"
+    if first["type"] == "missing":
+        return f"{where}: missing required key '{key}'"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{where}: {key}: {message}"
