@@ -64,10 +64,12 @@ def chunk_delta_rule(
 
     S = q.new_zeros(B, H, K, V) if initial_state is None else initial_state.to(acc)
     outs = []
-    for c in range(NC):
-        u = U[:, :, c] - W[:, :, c] @ S  # (B, H, C, V): the chunk's new values
-        outs.append(q[:, :, c] @ S + attn[:, :, c] @ u)
-        S = S + k[:, :, c].transpose(-1, -2) @ u
+    # unbind, not x[:, :, c] in the loop: indexing's backward allocates a full-size zero tensor
+    # per chunk (quadratic in the number of chunks); unbind's backward is one stack
+    for q_c, k_c, W_c, U_c, attn_c in zip(*(x.unbind(2) for x in (q, k, W, U, attn))):
+        u = U_c - W_c @ S  # (B, H, C, V): the chunk's new values
+        outs.append(q_c @ S + attn_c @ u)
+        S = S + k_c.transpose(-1, -2) @ u
     o = torch.stack(outs, dim=2)  # (B, H, NC, C, V)
     o = o.permute(0, 2, 3, 1, 4).reshape(B, NC * C, H, V)[:, :L]  # (B, H, NC, C, V) -> (B, L, H, V)
     return select_outputs(o, n).to(out_dtype), S
