@@ -174,8 +174,6 @@ def run_claim(
     num_cpus: int | None = None,
 ) -> ClaimResult:
     """Run all arms × seeds as one Tune run and judge the expectations."""
-    from ray import tune  # noqa: F401 - fail early if Ray is missing
-
     from orchestrator import sweep, tracking
     from orchestrator.runs import prepare_folder
     from orchestrator.trial import TrialPlan

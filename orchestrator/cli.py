@@ -239,6 +239,9 @@ def claims(
 
 def main() -> None:
     """Console-script entry point."""
+    from orchestrator import auth
+
+    auth.enable()  # Ray reads RAY_AUTH_MODE when it is first imported
     try:
         app()
     except KeyboardInterrupt:

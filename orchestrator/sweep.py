@@ -227,6 +227,9 @@ def _bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_
                     trial.max_failures = 0  # an overrun is final: no retry
                     ray.kill(actor, no_restart=True)
 
+        def on_experiment_end(self, trials, **info):
+            self._changed(force=True)
+
         def on_step_end(self, iteration, trials, **info):
             if on_change and time.monotonic() - self._last_draw > 0.5:
                 self._changed(force=True)

@@ -20,6 +20,9 @@ class Config(WorkloadConfig):
     condition: float = Field(10.0, ge=1, description="Condition number of the bowl's curvature.")
     sleep_s: float = Field(0.0, ge=0, description="Seconds each train_step sleeps (stands in for work).")
     fail_at_step: int = Field(-1, description="Raise RuntimeError at this step (-1: never).")
+    transient_fail_at_step: int = Field(
+        -1, description="Raise at this step unless the run was restored from a checkpoint (a preemption; -1: never)."
+    )
     nan_at_step: int = Field(-1, description="Report a NaN loss from this step on (-1: never).")
     hang_at_step: int = Field(-1, description="Block forever at this step, as a stuck kernel would (-1: never).")
 

@@ -15,6 +15,7 @@ class Bowl:
         self.target = rng.normal(size=cfg.dim)  # (dim,)
         self.w = np.zeros(cfg.dim)
         self.velocity = np.zeros(cfg.dim)
+        self.restored = False
 
     def _loss(self) -> float:
         return float(0.5 * np.sum(self.curvature * (self.w - self.target) ** 2))
@@ -26,6 +27,8 @@ class Bowl:
                 time.sleep(3600)
         if step == cfg.fail_at_step:
             raise RuntimeError(f"quadratic: failing at step {step} as configured")
+        if step == cfg.transient_fail_at_step and not self.restored:
+            raise RuntimeError(f"quadratic: transient failure at step {step} (a restored run passes)")
         if cfg.sleep_s:
             time.sleep(cfg.sleep_s)
         rng = np.random.default_rng([cfg.seed, step])  # the batch depends on (seed, step) only
@@ -49,3 +52,4 @@ class Bowl:
     def load_state_dict(self, state: dict) -> None:
         self.w = np.array(state["w"])
         self.velocity = np.array(state["velocity"])
+        self.restored = True

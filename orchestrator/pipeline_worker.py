@@ -1,0 +1,141 @@
+"""What each Ray Train worker of a pipelined job runs: one rank of a DeepSpeed pipeline.
+
+Ray Train's ``TorchTrainer`` starts the workers and their process group (gloo on CPU, NCCL on
+GPU); this loop builds the rank's stage of the ``PipelineModule`` from the workload's layer
+specs, hands it to DeepSpeed's ``PipelineEngine`` and calls ``train_batch`` once per step. Every
+step is reported through ``ray.train.report``; every ``checkpoint_every`` steps each rank saves
+its own shard of a DeepSpeed checkpoint into that report, and Ray Train merges the shards of all
+ranks into one checkpoint folder. A restarted worker group (a worker died, ``FailureConfig``)
+loads the last such checkpoint and continues with the step after it.
+
+Imported only on the workers and by :mod:`orchestrator.job` inside functions (heavy imports).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from typing import Any
+
+
+def topology(stages: int, data_parallel: int):
+    """DeepSpeed's process grid with the pipe axis innermost: rank = data × stages + stage.
+
+    So one pipeline's stages hold consecutive ranks, and Ray Train, which gives consecutive
+    ranks to workers on the same node, keeps neighbouring stages (which exchange activations
+    every micro-batch) on one node; only the data-parallel gradient all-reduce crosses nodes.
+    """
+    from deepspeed.runtime.pipe.topology import ProcessTopology
+
+    return ProcessTopology(axes=["data", "pipe"], dims=[data_parallel, stages])
+
+
+def ds_config(batch_size: int, micro_batches: int, data_parallel: int, zero_stage: int) -> dict[str, Any]:
+    """DeepSpeed's config: one synchronous update per mini-batch of ``batch_size`` sequences."""
+    return {
+        "train_batch_size": batch_size,
+        "train_micro_batch_size_per_gpu": batch_size // (micro_batches * data_parallel),
+        "gradient_accumulation_steps": micro_batches,
+        "gradient_clipping": 0.0,
+        "steps_per_print": 10**9,
+        "zero_optimization": {"stage": zero_stage},
+        "wall_clock_breakdown": False,
+    }
+
+
+def rank_micro_batches(inputs, labels, micro_batches: int, data_parallel: int, data_rank: int) -> list:
+    """This data-parallel rank's slice of a mini-batch, cut into ``micro_batches`` (inputs, labels)."""
+    per_rank = inputs.shape[0] // data_parallel
+    lo, hi = data_rank * per_rank, (data_rank + 1) * per_rank
+    return list(zip(inputs[lo:hi].chunk(micro_batches), labels[lo:hi].chunk(micro_batches)))
+
+
+def _evaluate(engine, parts, micro_size: int, data_parallel: int, data_rank: int) -> float:
+    """Held-out loss through the pipeline, averaged over data-parallel ranks.
+
+    Micro-batches keep the training micro-batch size: the engine reuses its activation buffers,
+    whose shapes are fixed by the first batch.
+    """
+    import torch
+    import torch.distributed as dist
+
+    inputs, labels = parts.eval_batch()
+    usable = (inputs.shape[0] // (micro_size * data_parallel)) * micro_size * data_parallel
+    count = usable // (micro_size * data_parallel)
+    batches = rank_micro_batches(inputs[:usable], labels[:usable], count, data_parallel, data_rank)
+    loss = engine.eval_batch(iter(batches), num_micro_batches=count)
+    value = torch.as_tensor(loss, dtype=torch.float32).detach().reshape(1).clone()
+    dist.all_reduce(value)  # every rank of a pipeline holds its pipeline's loss after the bcast
+    return float(value.item()) / dist.get_world_size()
+
+
+def train_loop(config: dict[str, Any]) -> None:
+    """The per-worker training function handed to ``TorchTrainer`` (``config`` from run_job)."""
+    os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["use_gpu"] else "cpu")
+    import deepspeed
+    import ray.train
+    import torch
+    from deepspeed.runtime.pipe import LayerSpec, PipelineModule
+
+    from orchestrator.registry import load
+
+    torch.set_num_threads(config["threads"])
+    wl = load(config["workload"])
+    cfg = wl.make_config(config["config"])
+    parts = wl.pipeline(cfg)
+    stages, dp, m = config["stages"], config["data_parallel"], config["micro_batches"]
+
+    deepspeed.init_distributed(dist_backend=config["backend"])  # Ray Train made the group already
+    rank = ray.train.get_context().get_world_rank()
+    grid = topology(stages, dp)
+    data_rank = grid.get_coord(rank).data
+    torch.manual_seed(cfg.seed)
+    module = PipelineModule(
+        layers=[LayerSpec(cls, **kwargs) for cls, kwargs in parts.layers],
+        topology=grid,
+        loss_fn=parts.loss_fn,
+        partition_method=config["partition"],
+    )
+    engine, _, _, _ = deepspeed.initialize(
+        model=module,
+        optimizer=parts.make_optimizer([p for p in module.parameters() if p.requires_grad]),
+        config=ds_config(parts.batch_size, m, dp, config["zero_stage"]),
+    )
+
+    start = 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            _, client_state = engine.load_checkpoint(folder)  # the tag named in its 'latest' file
+        start = int(client_state["step"])
+
+    tokens = parts.batch_size * parts.tokens_per_sample  # per step, all data-parallel ranks together
+    micro_size = parts.batch_size // (m * dp)
+    every = config["checkpoint_every"] or cfg.eval_every
+    for step in range(start, cfg.steps):
+        inputs, labels = parts.batch(cfg.seed, step)  # (B, T) each: the whole mini-batch
+        batches = rank_micro_batches(inputs, labels, m, dp, data_rank)
+        began = time.perf_counter()
+        loss = engine.train_batch(data_iter=iter(batches))
+        seconds = time.perf_counter() - began
+        done = step + 1
+        metrics = {
+            "step": done,
+            "train/loss": float(loss.item()),
+            "train/step_time_s": seconds,
+            "train/tokens_per_s": tokens / seconds,
+            "resumed_from": start,
+        }
+        if done % cfg.eval_every == 0 or done == cfg.steps:
+            metrics["val/loss"] = _evaluate(engine, parts, micro_size, dp, data_rank)
+        if done % every == 0 or done == cfg.steps:
+            with tempfile.TemporaryDirectory() as folder:
+                engine.save_checkpoint(folder, tag=f"step{done:06d}", client_state={"step": done})
+                ray.train.report(
+                    metrics,
+                    checkpoint=ray.train.Checkpoint.from_directory(folder),
+                    checkpoint_dir_name=f"checkpoint_step{done:06d}",
+                )
+        else:
+            ray.train.report(metrics)

@@ -1,0 +1,55 @@
+"""The trial runner drives a workload per the contract, without Ray."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.trial import ListReporter, NonFiniteMetric, TrialPlan, run
+
+
+def plan(**fixed) -> TrialPlan:
+    return TrialPlan(workload="quadratic", fixed={"steps": 30, "eval_every": 10, **fixed})
+
+
+def test_reports_each_evaluation_with_its_step_and_train_loss():
+    reporter = ListReporter()
+    last = run(plan(), {"lr": 0.1}, reporter)
+    assert [r["step"] for r in reporter.results] == [10.0, 20.0, 30.0]
+    assert all("val/loss" in r and "train/loss" in r for r in reporter.results)
+    assert last == reporter.results[-1]
+    assert reporter.results[-1]["val/loss"] < reporter.results[0]["val/loss"]
+
+
+def test_checkpoints_go_with_every_report_but_the_last():
+    reporter = ListReporter()
+    run(plan(), {}, reporter)
+    assert len(reporter.checkpoints) == 2
+
+
+def test_a_restored_trial_continues_after_its_checkpoint_with_the_same_result():
+    whole = ListReporter()
+    run(plan(), {}, whole)
+    resumed = ListReporter(checkpoint=whole.checkpoints[0])  # as if it died after step 10
+    run(plan(), {}, resumed)
+    assert [r["step"] for r in resumed.results] == [20.0, 30.0]
+    assert resumed.results[-1] == whole.results[-1]
+
+
+def test_same_seed_same_result_and_other_seed_differs():
+    a, b, c = ListReporter(), ListReporter(), ListReporter()
+    run(plan(), {"seed": 3}, a)
+    run(plan(), {"seed": 3}, b)
+    run(plan(), {"seed": 4}, c)
+    assert a.results == b.results
+    assert a.results != c.results
+
+
+def test_a_nan_metric_fails_the_trial_naming_it():
+    with pytest.raises(NonFiniteMetric, match="metric 'loss' is nan"):
+        run(plan(nan_at_step=5), {}, ListReporter())
+
+
+def test_claim_arms_pick_their_workload_and_fixed_values():
+    arms = {"fast": ("quadratic", {"lr": 0.3, "steps": 4, "eval_every": 2})}
+    p = TrialPlan(workload="quadratic", arms=arms)
+    assert p.resolve({"arm": "fast", "seed": 2}) == ("quadratic", {"lr": 0.3, "steps": 4, "eval_every": 2, "seed": 2})
