@@ -33,5 +33,6 @@ def make_inputs(
     out = {}
     for name, x in (("q", q), ("k", k), ("v", v), ("beta", beta)):
         out[name] = x.to(device=device, dtype=dtype).requires_grad_(requires_grad)
-    out["n_householder"] = n_householder
+    if n_householder != 1:  # the default stays out, so every value is a tensor for n = 1
+        out["n_householder"] = n_householder
     return out

@@ -136,3 +136,33 @@ def test_explicit_triton_on_cpu_without_interpreter_raises_backend_unavailable()
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert "RAISED" in res.stdout and "backend='triton'" in res.stdout, res.stdout + res.stderr
     assert issubclass(BackendUnavailable, RuntimeError)
+
+
+TRITON_CASES = [
+    pytest.param(1, 1, 1, 1.0, False, 16, id="B1-T1-H1-chunk16"),
+    pytest.param(1, 63, 1, 1.0, True, 16, id="B1-T63-H1-h0-chunk16"),
+    pytest.param(2, 20, 1, 10.0, True, 16, id="B2-T20-H1-strong-decay-h0-chunk16"),
+    pytest.param(1, 40, 2, 1.0, False, 32, id="B1-T40-H2-chunk32"),
+]
+
+
+@pytest.mark.parametrize("B,T,H,gate_scale,with_h0,chunk_size", TRITON_CASES)
+def test_triton_matches_naive_under_interpreter(B, T, H, gate_scale, with_h0, chunk_size):
+    from kernels.gated_linear_attention import triton_gated_linear_attention
+
+    ref = run_with_grads(naive_gated_linear_attention, make_case(B, T, H, 16, 16, gate_scale=gate_scale, with_h0=with_h0))
+    inputs = make_case(B, T, H, 16, 16, gate_scale=gate_scale, with_h0=with_h0, dtype=torch.float32)
+    compare(ref, run_with_grads(triton_gated_linear_attention, inputs, chunk_size), OUT_BUDGET, GRAD_BUDGET)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("T", [1024, 4096])
+def test_triton_matches_chunk_on_gpu_at_real_sizes(T):
+    from kernels.gated_linear_attention import triton_gated_linear_attention
+    from kernels.gated_linear_attention.bench import make_inputs
+
+    x = make_inputs(8, T, 8, 64, device="cuda")
+    x["initial_state"] = torch.randn(8, 8, 64, 64, device="cuda", requires_grad=True)
+    ref = run_with_grads(chunk_gated_linear_attention, x, 64)
+    compare(ref, run_with_grads(triton_gated_linear_attention, x, 64), OUT_BUDGET, GRAD_BUDGET)
