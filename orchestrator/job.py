@@ -23,6 +23,7 @@ The workload's ``pipeline(cfg)`` hook returns an object with the attributes of
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -37,6 +38,9 @@ from orchestrator.yamlio import SpecError, locate, read_yaml, validation_message
 
 #: CPUs the Tune trial itself holds when it runs a pipelined job (its workers hold the rest).
 TRIAL_CPU = 0.05
+
+#: Ray Train controller poll interval (read from the driver's environment by Train V2).
+POLL_ENV, POLL_S = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", 0.25
 
 OnReport = Callable[[dict[str, float], int], None]
 
@@ -109,6 +113,9 @@ class JobSpec(Strict):
     parallelism: Parallelism = Field(default_factory=Parallelism, description="Stages, micro-batches, data parallelism.")
     resources: WorkerResources = Field(default_factory=WorkerResources, description="Resources per worker (rank).")
     limits: JobLimits = Field(default_factory=JobLimits, description="Failure limits.")
+    report_every: int = Field(
+        1, ge=1, description="Report (to the driver and MLflow) every this many steps; evaluations and checkpoints always report."
+    )
     checkpoints: Checkpoints = Field(default_factory=Checkpoints, description="How often all ranks checkpoint.")
     tracking: JobTracking = Field(default_factory=JobTracking, description="Where MLflow records the job.")
 
@@ -392,6 +399,9 @@ def _trainer(spec: JobSpec, run_dir: Path, use_gpu: bool):
     from orchestrator import pipeline_worker
 
     par, res = spec.parallelism, spec.resources
+    # Train V2's controller takes one report per worker per poll (and a worker's report blocks
+    # until it is taken): at the default 2 s poll a job could not step faster than every 2 s.
+    os.environ.setdefault(POLL_ENV, str(POLL_S))
     queue = Queue(actor_options={"num_cpus": 0})
     loop_config = {
         "workload": spec.workload,
@@ -402,6 +412,7 @@ def _trainer(spec: JobSpec, run_dir: Path, use_gpu: bool):
         "partition": par.partition,
         "zero_stage": par.zero_stage,
         "checkpoint_every": spec.checkpoints.every,
+        "report_every": spec.report_every,
         "use_gpu": use_gpu,
         "backend": "nccl" if use_gpu else "gloo",
         "threads": max(1, int(res.cpu)),

@@ -3,7 +3,8 @@
 Ray Train's ``TorchTrainer`` starts the workers and their process group (gloo on CPU, NCCL on
 GPU); this loop builds the rank's stage of the ``PipelineModule`` from the workload's layer
 specs, hands it to DeepSpeed's ``PipelineEngine`` and calls ``train_batch`` once per step. Every
-step is reported through ``ray.train.report``; every ``checkpoint_every`` steps each rank saves
+``report_every`` steps (and at evaluations) it reports through ``ray.train.report``, with step
+time and tokens/s averaged since the last report; every ``checkpoint_every`` steps each rank saves
 its own shard of a DeepSpeed checkpoint into that report, and Ray Train merges the shards of all
 ranks into one checkpoint folder. A restarted worker group (a worker died, ``FailureConfig``)
 loads the last such checkpoint and continues with the step after it.
@@ -113,23 +114,29 @@ def train_loop(config: dict[str, Any]) -> None:
     tokens = parts.batch_size * parts.tokens_per_sample  # per step, all data-parallel ranks together
     micro_size = parts.batch_size // (m * dp)
     every = config["checkpoint_every"] or cfg.eval_every
+    window: list[float] = []  # step times since the last report
     for step in range(start, cfg.steps):
         inputs, labels = parts.batch(cfg.seed, step)  # (B, T) each: the whole mini-batch
         batches = rank_micro_batches(inputs, labels, m, dp, data_rank)
         began = time.perf_counter()
         loss = engine.train_batch(data_iter=iter(batches))
-        seconds = time.perf_counter() - began
+        window.append(time.perf_counter() - began)
         done = step + 1
+        evaluate = done % cfg.eval_every == 0 or done == cfg.steps
+        save = done % every == 0 or done == cfg.steps
+        if not (evaluate or save or done % config["report_every"] == 0):
+            continue  # the same decision on every rank: all must call report equally often
         metrics = {
             "step": done,
             "train/loss": float(loss.item()),
-            "train/step_time_s": seconds,
-            "train/tokens_per_s": tokens / seconds,
+            "train/step_time_s": sum(window) / len(window),
+            "train/tokens_per_s": tokens * len(window) / sum(window),
             "resumed_from": start,
         }
-        if done % cfg.eval_every == 0 or done == cfg.steps:
+        window = []
+        if evaluate:
             metrics["val/loss"] = _evaluate(engine, parts, micro_size, dp, data_rank)
-        if done % every == 0 or done == cfg.steps:
+        if save:
             with tempfile.TemporaryDirectory() as folder:
                 engine.save_checkpoint(folder, tag=f"step{done:06d}", client_state={"step": done})
                 ray.train.report(
