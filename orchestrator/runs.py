@@ -109,7 +109,7 @@ def run_sweep(
     if best is not None:
         summary[f"best/{objective.metric}"] = best.metrics[objective.metric]
     recorder.parent_metrics(summary)
-    status = "FAILED" if outcome.stopped_reason else "FINISHED"
+    status = "FAILED" if outcome.stopped_reason else "KILLED" if outcome.interrupted else "FINISHED"
     tags = {"seqlab.stopped": outcome.stopped_reason} if outcome.stopped_reason else {}
     if best is not None:
         tags["seqlab.best_trial"] = best.trial_id

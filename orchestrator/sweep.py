@@ -132,6 +132,7 @@ class RunOutcome:
     tracking_uri: str
     path: Path
     tracking_errors: list[str]
+    interrupted: bool = False
 
 
 def _bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_steps: Callable[[dict], int],
@@ -364,6 +365,7 @@ def run_tune(
         tracking_uri=recorder.uri,
         path=path,
         tracking_errors=recorder.errors,
+        interrupted=any(t.outcome == "running" for t in outcomes.values()),
     )
 
 
