@@ -457,13 +457,18 @@ def train_pipelined_in_trial(
     The trial holds :func:`trial_request`; its ``TorchTrainer`` gets its own placement group of
     ``stages × data_parallel`` workers. ``report(metrics, step)`` is typically a closure over
     ``tune.report``; ``storage_dir`` must be the trial's own (absolute) folder.
+
+    A Config value named like a parallelism field (``micro_batches``, ``pipeline_stages``,
+    ``data_parallel``) also sets that field, so a sweep can search it as a Config parameter.
     """
+    par = dict(parallelism) if isinstance(parallelism, Mapping) else parallelism.model_dump()
+    par.update({key: config[key] for key in ("micro_batches", "pipeline_stages", "data_parallel") if key in config})
     spec = JobSpec(
         kind="job",
         name=name,
         workload=workload,
         config=dict(config),
-        parallelism=Parallelism.model_validate(parallelism if isinstance(parallelism, Mapping) else parallelism.model_dump()),
+        parallelism=Parallelism.model_validate(par),
         resources=WorkerResources.model_validate(resources if isinstance(resources, Mapping) else resources.model_dump()),
         limits=JobLimits(max_failures=max_failures),
     )
