@@ -6,7 +6,7 @@ package are called with them, and the loss is a fixed random projection of the f
 
 CPU (default): chunk vs naive, B=2 H=4 D=64, T in {256, 1024, 4096}, one thread; every
 measurement runs in a fresh subprocess so its peak RSS (VmHWM − RSS after building the inputs)
-is its own. ``--skip-naive-above T`` estimates naive beyond T linearly from the largest T run
+is its own (the loss projection, one output-sized tensor, is counted too). ``--skip-naive-above T`` estimates naive beyond T linearly from the largest T run
 (marked "est.", the loop is linear in T). ``--mamba`` adds the training-step time of a small
 Mamba model (workloads/nn/ssm.py) with the naive vs the chunked selective-scan backend.
 
@@ -80,11 +80,7 @@ def measure(op: str, backend: str, B: int, T: int, H: int, D: int, device: str, 
     fn = backend_fn(op, backend)
     inputs = bench.make_inputs(B, T, H, D, device=device)
     leaves = [v for v in inputs.values() if isinstance(v, torch.Tensor) and v.requires_grad]
-    with torch.no_grad():
-        probe = _floats(fn(**inputs))[0]
-    weight = torch.randn(probe.shape, generator=torch.Generator().manual_seed(1)).to(probe)
-    out_bytes = _nbytes(_floats(fn(**{k: (v.detach() if isinstance(v, torch.Tensor) else v) for k, v in inputs.items()})))
-    del probe
+    weight = []  # the loss projection, drawn on the first call once the output shape is known
 
     def sync():
         if device == "cuda":
@@ -94,11 +90,13 @@ def measure(op: str, backend: str, B: int, T: int, H: int, D: int, device: str, 
         for v in leaves:
             v.grad = None
         y = _floats(fn(**inputs))[0]
-        (y * weight).real.sum().backward()
+        if not weight:
+            weight.append(torch.randn(y.shape, generator=torch.Generator().manual_seed(1)).to(y))
+        (y * weight[0]).real.sum().backward()
 
     def fwd():
         with torch.no_grad():
-            fn(**inputs)
+            return fn(**inputs)
 
     if device == "cuda":
         fwd_bwd()  # compile / autotune outside the memory window
@@ -106,12 +104,17 @@ def measure(op: str, backend: str, B: int, T: int, H: int, D: int, device: str, 
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
+        try:  # reset the peak-RSS counter so VmHWM is this run's peak
+            Path("/proc/self/clear_refs").write_text("5")
+        except OSError:
+            pass
         base = _status_kb("VmRSS") * 1024
     t0 = time.perf_counter()
     fwd_bwd()
     sync()
     first = time.perf_counter() - t0
     peak = (torch.cuda.max_memory_allocated() if device == "cuda" else _status_kb("VmHWM") * 1024) - base
+    out_bytes = _nbytes(_floats(fwd()))
     times, ftimes = [], []
     n = 1 if first > 5.0 else reps
     for _ in range(n):

@@ -21,7 +21,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-_SEGMENT_ELEMENTS = 1 << 19  # target size of one (segment × state) buffer, in elements
+_SEGMENT_ELEMENTS = 1 << 19  # target size of one (segment × state) buffer on CPU, in elements (cache-sized)
+_SEGMENT_ELEMENTS_CUDA = 1 << 26  # on a GPU, fewer and larger steps (launch overhead dominates)
 
 
 def _to_chunks(t: torch.Tensor, L: int) -> torch.Tensor:
@@ -62,9 +63,10 @@ def _scan_segment(xc, dc, Bc, At, h0):
     return a, h, starts
 
 
-def _segments(T: int, L: int, per_token: int) -> list[tuple[int, int]]:
-    """[start, stop) bounds of segments: multiples of L holding about _SEGMENT_ELEMENTS states."""
-    size = L * max(1, _SEGMENT_ELEMENTS // max(1, L * per_token))
+def _segments(T: int, L: int, per_token: int, budget: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) bounds of segments: multiples of L holding about ``budget`` state elements."""
+    budget = _SEGMENT_ELEMENTS if budget is None else budget
+    size = L * max(1, budget // max(1, L * per_token))
     return [(s, min(s + size, T)) for s in range(0, T, size)]
 
 
@@ -77,7 +79,8 @@ class _SelectiveScan(torch.autograd.Function):
         N = A.shape[-1]
         At = A.transpose(-1, -2)  # (H, P, N) -> (H, N, P)
         h = h0 if h0 is not None else x.new_zeros(batch, H, N, P)
-        bounds = _segments(T, L, batch * H * N * P)
+        budget = _SEGMENT_ELEMENTS_CUDA if x.is_cuda else _SEGMENT_ELEMENTS
+        bounds = _segments(T, L, batch * H * N * P, budget)
         ys, seg_starts = [], []
         for start, stop in bounds:
             seg_starts.append(h)
