@@ -239,6 +239,11 @@ def claims(
         raise typer.Exit(1)
 
 
+from orchestrator import ops_cli  # noqa: E402 - light: Typer commands only
+
+ops_cli.register(app)
+
+
 def main() -> None:
     """Console-script entry point."""
     from orchestrator import auth
