@@ -86,7 +86,7 @@ class _SelectiveScan(torch.autograd.Function):
             seg_starts.append(h)
             xc, dc, Bc, Cc = (_to_chunks(t[:, start:stop], L) for t in (x, delta, Bm, C))
             _, hs, starts = _scan_segment(xc, dc, Bc, At, h)
-            yc = (Cc.unsqueeze(-2) @ hs).squeeze(-2)  # (…, 1, N) @ (…, N, P) -> (L, nc, B, H, P)
+            yc = (Cc.unsqueeze(-1) * hs).sum(-2)  # Σ_n: (L, nc, B, H, N, P) -> (L, nc, B, H, P); CPU bmm is slow for 1×N
             ys.append(_from_chunks(yc, stop - start))
             h = starts[-1].clone()
             del hs, starts
@@ -133,9 +133,9 @@ class _SelectiveScan(torch.autograd.Function):
             dAt += (dz * dc.unsqueeze(-2)).sum((0, 1, 2))
             del dz
             # Through u = B ⊗ (Δ x), and y = C · h.
-            dBc = (g @ (dc * xc).unsqueeze(-1)).squeeze(-1)  # (…, N, P) @ (…, P, 1) -> (L, nc, B, H, N)
-            gdx = (Bc.unsqueeze(-2) @ g).squeeze(-2)  # (…, 1, N) @ (…, N, P) -> (L, nc, B, H, P)
-            dCc = (h @ gyc.unsqueeze(-1)).squeeze(-1)  # (…, N, P) @ (…, P, 1) -> (L, nc, B, H, N)
+            dBc = (g * (dc * xc).unsqueeze(-2)).sum(-1)  # Σ_p: (L, nc, B, H, N, P) -> (L, nc, B, H, N)
+            gdx = (Bc.unsqueeze(-1) * g).sum(-2)  # Σ_n: -> (L, nc, B, H, P)
+            dCc = (h * gyc.unsqueeze(-2)).sum(-1)  # Σ_p: -> (L, nc, B, H, N)
             ddc += gdx * xc
             dx[:, start:stop] = _from_chunks(gdx * dc, s)
             dd[:, start:stop] = _from_chunks(ddc, s)
