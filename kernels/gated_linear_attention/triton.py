@@ -1,6 +1,7 @@
 """Gated linear attention in Triton: chunked forward and hand-written backward.
 
-One program per (batch, head) walks the chunks, keeping S [K, V] on chip. Within a chunk,
+The intra-chunk terms run in parallel over chunks (grid (chunks, B*H)); only the state
+recurrence is sequential (one program per (batch, head), S [K, V] on chip). Within a chunk,
 b = cumsum(g) (≤ 0); every exponent the kernels evaluate is ≤ 0:
 
     forward:   o = (q ⊙ e^{b}) S + Σ_{j ≤ i} (Σ_k q_ik k_jk e^{b_ik − b_jk}) v_j
@@ -50,13 +51,39 @@ def _row(x, sel):
 
 
 @triton.jit
-def _gla_fwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, h0_ptr, o_ptr, hs_ptr, ht_ptr, scale, T, H, NT,
-                    K: tl.constexpr, V: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
-                    HAS_H0: tl.constexpr, PREC: tl.constexpr):
-    i_bh = tl.program_id(0)
+def _gla_intra_fwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, o_ptr, scale, T, H, K: tl.constexpr, V: tl.constexpr,
+                          BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr):
+    """Grid (chunks, B*H), in parallel: o_i = Σ_{j ≤ i} (Σ_k q_ik k_jk e^{b_ik − b_jk}) v_j (float32)."""
+    i_c = tl.program_id(0)
+    i_bh = tl.program_id(1)
     i_b = i_bh // H
     i_h = i_bh % H
     o_t = tl.arange(0, BT)
+    o_v = tl.arange(0, BV)
+    b_q, b_k, b_v, b_g, row, m_tk, m_tv = _load_chunk(q_ptr, k_ptr, v_ptr, g_ptr, i_b, i_h, i_c, T, H,
+                                                       K, V, BT, BK, BV)
+    b_q = b_q * scale
+    b_b = tl.cumsum(b_g, axis=0)  # within-chunk cumulative log-decay (padded rows add 0)
+    b_o = tl.zeros([BT, BV], dtype=tl.float32)
+    for j in range(BT):
+        sel = o_t == j
+        b_kj = _row(b_k, sel)
+        b_bj = _row(b_b, sel)
+        b_vj = _row(b_v, sel)
+        b_e = tl.exp(tl.where(o_t[:, None] >= j, b_b - b_bj[None, :], float("-inf")))  # ≤ 1
+        b_a = tl.sum(b_q * b_kj[None, :] * b_e, 1)  # column j of the intra-chunk scores
+        b_o += b_a[:, None] * b_vj[None, :]
+    tl.store(o_ptr + row[:, None] * V + o_v[None, :], b_o, mask=m_tv)
+
+
+@triton.jit
+def _gla_fwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, h0_ptr, oi_ptr, o_ptr, hs_ptr, ht_ptr, scale, T, H, NT,
+                    K: tl.constexpr, V: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr,
+                    HAS_H0: tl.constexpr, PREC: tl.constexpr):
+    """Grid (B*H,), chunks in order: o = o_intra + (q ⊙ e^b) S, S ← e^{b_C} ⊙ S + (k ⊙ e^{b_C − b})ᵀ v."""
+    i_bh = tl.program_id(0)
+    i_b = i_bh // H
+    i_h = i_bh % H
     o_k = tl.arange(0, BK)
     o_v = tl.arange(0, BV)
     m_kv = (o_k[:, None] < K) & (o_v[None, :] < V)
@@ -69,18 +96,10 @@ def _gla_fwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, h0_ptr, o_ptr, hs_ptr, ht_ptr, s
         tl.store(hs_ptr + (i_bh * NT + i_c) * K * V + p_state, b_S, mask=m_kv)
         b_q, b_k, b_v, b_g, row, m_tk, m_tv = _load_chunk(q_ptr, k_ptr, v_ptr, g_ptr, i_b, i_h, i_c, T, H,
                                                            K, V, BT, BK, BV)
-        b_q = b_q * scale
-        b_b = tl.cumsum(b_g, axis=0)  # within-chunk cumulative log-decay (padded rows add 0)
+        b_b = tl.cumsum(b_g, axis=0)
         b_last = tl.sum(b_g, axis=0)  # b at the chunk's last row
-        b_o = tl.dot(b_q * tl.exp(b_b), b_S, input_precision=PREC)
-        for j in range(BT):
-            sel = o_t == j
-            b_kj = _row(b_k, sel)
-            b_bj = _row(b_b, sel)
-            b_vj = _row(b_v, sel)
-            b_e = tl.exp(tl.where(o_t[:, None] >= j, b_b - b_bj[None, :], float("-inf")))  # ≤ 1
-            b_a = tl.sum(b_q * b_kj[None, :] * b_e, 1)  # column j of the intra-chunk scores
-            b_o += b_a[:, None] * b_vj[None, :]
+        b_o = tl.load(oi_ptr + row[:, None] * V + o_v[None, :], mask=m_tv, other=0.0)
+        b_o += tl.dot(b_q * scale * tl.exp(b_b), b_S, input_precision=PREC)
         tl.store(o_ptr + row[:, None] * V + o_v[None, :], b_o.to(o_ptr.dtype.element_ty), mask=m_tv)
         b_kd = b_k * tl.exp(b_last[None, :] - b_b)  # decayed to the chunk end, exponent ≤ 0
         b_S = tl.exp(b_last)[:, None] * b_S + tl.dot(tl.trans(b_kd), b_v, input_precision=PREC)
@@ -88,13 +107,13 @@ def _gla_fwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, h0_ptr, o_ptr, hs_ptr, ht_ptr, s
 
 
 @triton.jit
-def _gla_bwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, hs_ptr, do_ptr, dht_ptr, dq_ptr, dk_ptr, dv_ptr, dh0_ptr,
-                    scale, T, H, NT, K: tl.constexpr, V: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr,
-                    BV: tl.constexpr, HAS_DHT: tl.constexpr, PREC: tl.constexpr):
+def _gla_bwd_state_kernel(q_ptr, k_ptr, v_ptr, g_ptr, hs_ptr, do_ptr, dht_ptr, dq_ptr, dk_ptr, dv_ptr, dh0_ptr,
+                          scale, T, H, NT, K: tl.constexpr, V: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr,
+                          BV: tl.constexpr, HAS_DHT: tl.constexpr, PREC: tl.constexpr):
+    """Grid (B*H,), chunks in reverse, dS on chip: the inter-chunk parts of dq, dk, dv (float32)."""
     i_bh = tl.program_id(0)
     i_b = i_bh // H
     i_h = i_bh % H
-    o_t = tl.arange(0, BT)
     o_k = tl.arange(0, BK)
     o_v = tl.arange(0, BV)
     m_kv = (o_k[:, None] < K) & (o_v[None, :] < V)
@@ -114,29 +133,51 @@ def _gla_bwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, hs_ptr, do_ptr, dht_ptr, dq_ptr,
         b_last = tl.sum(b_g, axis=0)
         b_eb = tl.exp(b_b)
         b_kdecay = tl.exp(b_last[None, :] - b_b)
-        # inter-chunk terms
         b_dq = tl.dot(b_do, tl.trans(b_S), input_precision=PREC) * b_eb
         b_dk = tl.dot(b_v, tl.trans(b_dS), input_precision=PREC) * b_kdecay
         b_dv = tl.dot(b_k * b_kdecay, b_dS, input_precision=PREC)
-        # intra-chunk terms, column by column
-        for j in range(BT):
-            sel = o_t == j
-            b_kj = _row(b_k, sel)
-            b_bj = _row(b_b, sel)
-            b_vj = _row(b_v, sel)
-            b_e = tl.exp(tl.where(o_t[:, None] >= j, b_b - b_bj[None, :], float("-inf")))  # [BT, BK], ≤ 1
-            b_a = tl.sum(b_q * b_kj[None, :] * b_e, 1)  # A[:, j]
-            b_da = tl.sum(b_do * b_vj[None, :], 1) * (o_t >= j)  # dA[:, j]
-            b_dq += b_da[:, None] * b_kj[None, :] * b_e
-            b_dkj = tl.sum(b_da[:, None] * b_q * b_e, 0)  # [BK]
-            b_dvj = tl.sum(b_a[:, None] * b_do, 0)  # [BV]
-            b_dk += tl.where(sel[:, None], b_dkj[None, :], 0.0)
-            b_dv += tl.where(sel[:, None], b_dvj[None, :], 0.0)
-        tl.store(dq_ptr + row[:, None] * K + o_k[None, :], (b_dq * scale).to(dq_ptr.dtype.element_ty), mask=m_tk)
-        tl.store(dk_ptr + row[:, None] * K + o_k[None, :], b_dk.to(dk_ptr.dtype.element_ty), mask=m_tk)
-        tl.store(dv_ptr + row[:, None] * V + o_v[None, :], b_dv.to(dv_ptr.dtype.element_ty), mask=m_tv)
+        tl.store(dq_ptr + row[:, None] * K + o_k[None, :], b_dq, mask=m_tk)
+        tl.store(dk_ptr + row[:, None] * K + o_k[None, :], b_dk, mask=m_tk)
+        tl.store(dv_ptr + row[:, None] * V + o_v[None, :], b_dv, mask=m_tv)
         b_dS = tl.exp(b_last)[:, None] * b_dS + tl.dot(tl.trans(b_q * b_eb), b_do, input_precision=PREC)
     tl.store(dh0_ptr + i_bh * K * V + p_state, b_dS, mask=m_kv)
+
+
+@triton.jit
+def _gla_intra_bwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, do_ptr, dq_ptr, dk_ptr, dv_ptr, scale, T, H,
+                          K: tl.constexpr, V: tl.constexpr, BT: tl.constexpr, BK: tl.constexpr, BV: tl.constexpr):
+    """Grid (chunks, B*H), in parallel: adds the intra-chunk parts to dq, dk, dv (in place, float32)."""
+    i_c = tl.program_id(0)
+    i_bh = tl.program_id(1)
+    i_b = i_bh // H
+    i_h = i_bh % H
+    o_t = tl.arange(0, BT)
+    o_k = tl.arange(0, BK)
+    o_v = tl.arange(0, BV)
+    b_q, b_k, b_v, b_g, row, m_tk, m_tv = _load_chunk(q_ptr, k_ptr, v_ptr, g_ptr, i_b, i_h, i_c, T, H,
+                                                       K, V, BT, BK, BV)
+    b_q = b_q * scale
+    b_do = tl.load(do_ptr + row[:, None] * V + o_v[None, :], mask=m_tv, other=0.0).to(tl.float32)
+    b_dq = tl.load(dq_ptr + row[:, None] * K + o_k[None, :], mask=m_tk, other=0.0)
+    b_dk = tl.load(dk_ptr + row[:, None] * K + o_k[None, :], mask=m_tk, other=0.0)
+    b_dv = tl.load(dv_ptr + row[:, None] * V + o_v[None, :], mask=m_tv, other=0.0)
+    b_b = tl.cumsum(b_g, axis=0)
+    for j in range(BT):
+        sel = o_t == j
+        b_kj = _row(b_k, sel)
+        b_bj = _row(b_b, sel)
+        b_vj = _row(b_v, sel)
+        b_e = tl.exp(tl.where(o_t[:, None] >= j, b_b - b_bj[None, :], float("-inf")))  # [BT, BK], ≤ 1
+        b_a = tl.sum(b_q * b_kj[None, :] * b_e, 1)  # A[:, j]
+        b_da = tl.sum(b_do * b_vj[None, :], 1) * (o_t >= j)  # dA[:, j]
+        b_dq += b_da[:, None] * b_kj[None, :] * b_e
+        b_dkj = tl.sum(b_da[:, None] * b_q * b_e, 0)  # [BK]
+        b_dvj = tl.sum(b_a[:, None] * b_do, 0)  # [BV]
+        b_dk += tl.where(sel[:, None], b_dkj[None, :], 0.0)
+        b_dv += tl.where(sel[:, None], b_dvj[None, :], 0.0)
+    tl.store(dq_ptr + row[:, None] * K + o_k[None, :], b_dq * scale, mask=m_tk)
+    tl.store(dk_ptr + row[:, None] * K + o_k[None, :], b_dk, mask=m_tk)
+    tl.store(dv_ptr + row[:, None] * V + o_v[None, :], b_dv, mask=m_tv)
 
 
 def _launch_meta(q: torch.Tensor, K: int, V: int, BT: int) -> dict:
@@ -155,12 +196,16 @@ class _GLAFunction(torch.autograd.Function):
         V = v.shape[-1]
         NT = triton.cdiv(T, chunk_size)
         q, k, v, g = (x.contiguous() for x in (q, k, v, g))
+        meta = _launch_meta(q, K, V, chunk_size)
+        prec = meta.pop("PREC")
+        o_intra = torch.empty(B, T, H, V, device=q.device, dtype=torch.float32)
+        _gla_intra_fwd_kernel[(NT, B * H)](q, k, v, g, o_intra, scale, T, H, **meta)
         o = torch.empty(B, T, H, V, device=q.device, dtype=v.dtype)
         hs = torch.empty(B, H, NT, K, V, device=q.device, dtype=torch.float32)  # chunk-start states
         ht = torch.empty(B, H, K, V, device=q.device, dtype=torch.float32)
         h0c = h0.float().contiguous() if h0 is not None else ht  # dummy pointer when absent
-        meta = _launch_meta(q, K, V, chunk_size)
-        _gla_fwd_kernel[(B * H,)](q, k, v, g, h0c, o, hs, ht, scale, T, H, NT, HAS_H0=h0 is not None, **meta)
+        _gla_fwd_kernel[(B * H,)](q, k, v, g, h0c, o_intra, o, hs, ht, scale, T, H, NT,
+                                  HAS_H0=h0 is not None, PREC=prec, **meta)
         ctx.save_for_backward(q, k, v, g, hs, ht)
         ctx.scale, ctx.chunk_size, ctx.h0_dtype = scale, chunk_size, None if h0 is None else h0.dtype
         return o, ht
@@ -170,22 +215,25 @@ class _GLAFunction(torch.autograd.Function):
         q, k, v, g, hs, ht = ctx.saved_tensors
         B, T, H, K = q.shape
         V = v.shape[-1]
+        NT = hs.shape[2]
+        meta = _launch_meta(q, K, V, ctx.chunk_size)
+        prec = meta.pop("PREC")
         dq = torch.empty(B, T, H, K, device=q.device, dtype=torch.float32)
         dk = torch.empty(B, T, H, K, device=q.device, dtype=torch.float32)
-        dv = torch.empty_like(v)
+        dv = torch.empty(B, T, H, V, device=q.device, dtype=torch.float32)
         dh0 = torch.empty(B, H, K, V, device=q.device, dtype=torch.float32)
         do = do.contiguous()
         dht_c = dht.float().contiguous() if dht is not None else dh0
-        meta = _launch_meta(q, K, V, ctx.chunk_size)
-        _gla_bwd_kernel[(B * H,)](q, k, v, g, hs, do, dht_c, dq, dk, dv, dh0, ctx.scale, T, H, hs.shape[2],
-                                  HAS_DHT=dht is not None, **meta)
+        _gla_bwd_state_kernel[(B * H,)](q, k, v, g, hs, do, dht_c, dq, dk, dv, dh0, ctx.scale, T, H, NT,
+                                        HAS_DHT=dht is not None, PREC=prec, **meta)
+        _gla_intra_bwd_kernel[(NT, B * H)](q, k, v, g, do, dq, dk, dv, ctx.scale, T, H, **meta)
         # dg_t = Σ_{s ≥ t} (q_s dq_s − k_s dk_s) + Σ_v S_T dS_T   (all in float32)
         dlogdecay = q.float() * dq - k.float() * dk  # (B, T, H, K)
         dg = dlogdecay.flip(1).cumsum(1).flip(1)
         if dht is not None:
             dg = dg + (ht * dht.float()).sum(-1)[:, None]  # (B, H, K) -> (B, 1, H, K)
         dh0 = None if ctx.h0_dtype is None else dh0.to(ctx.h0_dtype)
-        return dq.to(q.dtype), dk.to(k.dtype), dv, dg.to(g.dtype), dh0, None, None
+        return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), dg.to(g.dtype), dh0, None, None
 
 
 def triton_gated_linear_attention(

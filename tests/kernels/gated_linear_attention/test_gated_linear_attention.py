@@ -39,8 +39,8 @@ def run_with_grads(fn, inputs, chunk_size=16, seed=1):
     """Outputs, final state and the gradient of a random projection w.r.t. every input."""
     o, S = fn(**inputs, chunk_size=chunk_size)
     gen = torch.Generator().manual_seed(seed)
-    do = torch.randn(o.shape, generator=gen, dtype=torch.float64)
-    dS = torch.randn(S.shape, generator=gen, dtype=torch.float64)
+    do = torch.randn(o.shape, generator=gen, dtype=torch.float64).to(o.device)
+    dS = torch.randn(S.shape, generator=gen, dtype=torch.float64).to(S.device)
     loss = (o.double() * do).sum() + (S.double() * dS).sum()
     names = list(inputs)
     return o, S, dict(zip(names, torch.autograd.grad(loss, [inputs[k] for k in names])))
