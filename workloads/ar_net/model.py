@@ -83,6 +83,7 @@ class ArNetRun:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
+        """sTPE of the net and of OLS, the net's largest gap to OLS, and held-out one-step MSE."""
         w = self.coefficients()
         pred = self.model(self.X_test).squeeze(-1)  # (n, 1) -> (n,)
         out = {

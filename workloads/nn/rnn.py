@@ -284,7 +284,7 @@ def beam_search(
         rows = (parent + torch.arange(B, device=start.device).unsqueeze(1) * K).view(-1)  # (B*K,)
         state = map_state(lambda t: t.index_select(0, rows), state)
         history = torch.cat([history.gather(1, parent.unsqueeze(-1).expand_as(history)), token.unsqueeze(-1)], dim=-1)
-        prev = token.view(-1)
+        prev = token.view(-1)  # (B, K) -> (B*K,)
         done = done.index_select(0, rows) | (prev == eos) if eos is not None else done
     return history, scores
 

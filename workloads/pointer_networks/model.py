@@ -26,7 +26,7 @@ def teacher_forced_mask(target: torch.Tensor, n_classes: int) -> torch.Tensor:
     """``(B, n, n_classes)``: True where class k is still unvisited at step i (k ≥ n never is)."""
     B, n = target.shape
     inv = inverse_order(target)  # (B, n)
-    steps = torch.arange(n, device=target.device).view(1, n, 1)
+    steps = torch.arange(n, device=target.device).view(1, n, 1)  # (n,) -> (1, n, 1)
     allowed = inv.unsqueeze(1) >= steps  # (B, 1, n) >= (1, n, 1) -> (B, n, n)
     if n_classes > n:
         pad = torch.zeros(B, n, n_classes - n, dtype=torch.bool, device=target.device)

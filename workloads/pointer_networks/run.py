@@ -61,6 +61,7 @@ class SortRun:
         return tokens.cpu().numpy()
 
     def evaluate(self) -> dict[str, float]:
+        """Per-position and exact accuracy and permutation validity at n_max and n_long; beam exact at n_max."""
         cfg = self.cfg
         out: dict[str, float] = {}
         for n, (x, target) in self.tests.items():

@@ -92,6 +92,7 @@ class Seq2SeqRun:
         return tokens.cpu().numpy(), logp.cpu().numpy()
 
     def evaluate(self) -> dict[str, float]:
+        """Token accuracy, exact match and log-probability, greedy and beam, plus accuracy per length."""
         out: dict[str, float] = {}
         for name, beam in (("", 1), ("_beam", self.cfg.beam)):
             hits = exact = count = rows = 0

@@ -56,7 +56,6 @@ def test_pointer_beam_search_returns_the_greedy_order_at_beam_one():
 
     run = WORKLOAD.build(WORKLOAD.make_config({**TINY, "variant": "pointer"}), "cpu")
     x, _ = sort_batch(np.random.default_rng(2), 5, 6)
-    assert np.array_equal(run.predict(x, beam=1), run.predict(x, beam=1))
     from workloads.nn.rnn import beam_search, greedy_decode
 
     start, state = run.model.start_state(torch.as_tensor(x))
