@@ -52,6 +52,8 @@ def _check(q, k, v, beta, initial_state, n_householder: int, chunk_size: int) ->
         if x.device != q.device:
             raise ValueError(f"delta_rule: {name} is on {x.device} but q is on {q.device}")
     B, T, H, K = q.shape
+    if T == 0 or B == 0 or H == 0:
+        raise ValueError(f"delta_rule: q must have at least one batch row, token and head, got shape {tuple(q.shape)}")
     L = T * n_householder
     if tuple(k.shape) != (B, L, H, K):
         raise ValueError(

@@ -57,6 +57,8 @@ def _check(q, k, v, g, initial_state, chunk_size: int) -> None:
         if x.device != q.device:
             raise ValueError(f"{op}: {name} is on {x.device} but q is on {q.device}")
     B, T, H, K = q.shape
+    if T == 0 or B == 0 or H == 0:
+        raise ValueError(f"{op}: q must have at least one batch row, token and head, got shape {tuple(q.shape)}")
     if k.shape != q.shape:
         raise ValueError(f"{op}: k must have q's shape {tuple(q.shape)}, got {tuple(k.shape)}")
     if g.shape != q.shape:

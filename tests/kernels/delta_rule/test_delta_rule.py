@@ -153,6 +153,8 @@ def _good():
                      id="state-shape"),
         pytest.param(lambda a: a.update(chunk_size=48), ValueError, r"chunk_size must be one of", id="chunk-size"),
         pytest.param(lambda a: a.update(n_householder=0), ValueError, r"n_householder must be", id="n-householder"),
+        pytest.param(lambda a: a.update(q=a["q"][:, :0], k=a["k"][:, :0], v=a["v"][:, :0], beta=a["beta"][:, :0]),
+                     ValueError, r"at least one batch row, token and head", id="empty-sequence"),
         pytest.param(lambda a: a.update(backend="cuda"), ValueError, r"backend must be one of", id="unknown-backend"),
     ],
 )

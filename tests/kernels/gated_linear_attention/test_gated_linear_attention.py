@@ -106,6 +106,8 @@ def _good():
         pytest.param(lambda a: a.update(initial_state=torch.zeros(2, 2, 8, 16)), ValueError, r"initial_state must be",
                      id="state-shape"),
         pytest.param(lambda a: a.update(chunk_size=100), ValueError, r"chunk_size must be one of", id="chunk-size"),
+        pytest.param(lambda a: a.update(**{n: a[n][:, :0] for n in ("q", "k", "v", "g")}), ValueError,
+                     r"at least one batch row, token and head", id="empty-sequence"),
         pytest.param(lambda a: a.update(backend="fast"), ValueError, r"backend must be one of", id="unknown-backend"),
     ],
 )
