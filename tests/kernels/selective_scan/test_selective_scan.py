@@ -146,6 +146,10 @@ def test_explicit_triton_on_cpu_without_interpreter_raises_backend_unavailable()
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.skipif(
+    os.environ.get("TRITON_INTERPRET") == "1",
+    reason="compiled Triton needs TRITON_INTERPRET=0 (conftest defaults it to 1): bash benchmarks/gpu_check.sh",
+)
 @pytest.mark.parametrize("T", [1024, 4096])
 def test_triton_matches_chunk_and_naive_on_gpu(T):
     from kernels.selective_scan import triton_selective_scan
