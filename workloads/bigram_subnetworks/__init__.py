@@ -31,7 +31,7 @@ class Config(WorkloadConfig):
     mask_lr: float = Field(0.1, gt=0, description="Adam learning rate of the mask logits.")
     mask_init: float = Field(2.0, description="Initial mask logit s (soft mask sigmoid(beta*s) starts near 1).")
     beta_final: float = Field(100.0, ge=1, description="Final sigmoid temperature beta (annealed geometrically from 1).")
-    sparsity: float = Field(1.0, ge=0, description="Weight lambda of the penalty on the mean soft mask.")
+    sparsity: float = Field(2.0, ge=0, description="Weight lambda of the penalty on the mean soft mask.")
     eval_docs: int = Field(64, ge=1, description="Held-out documents for the KL and LM-loss figures.")
 
 

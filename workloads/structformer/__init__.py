@@ -14,8 +14,8 @@ from workloads.api import WorkloadConfig, WorkloadDef
 
 
 class Config(WorkloadConfig):
-    steps: int = Field(1500, ge=1, description="Optimisation steps (train_step calls).")
-    eval_every: int = Field(500, ge=1, description="Evaluate and report every this many steps.")
+    steps: int = Field(600, ge=1, description="Optimisation steps (train_step calls).")
+    eval_every: int = Field(300, ge=1, description="Evaluate and report every this many steps.")
     n_train: int = Field(4000, ge=10, description="Training sentences drawn from the PCFG.")
     n_test: int = Field(500, ge=10, description="Test sentences with gold trees.")
     batch: int = Field(64, ge=1, description="Sentences per batch (one sentence length per batch, so no padding).")
