@@ -1,14 +1,16 @@
-"""Kernel tests run with TRITON_INTERPRET=1 (set before triton is imported) and NaN-poisoned
+"""Kernel tests run Triton in its CPU interpreter when there is no GPU (TRITON_INTERPRET=1, set
+before triton is imported; on a GPU machine the real kernels run), and with NaN-poisoned
 allocations, so a kernel that reads memory it never wrote produces NaN and fails its check."""
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("TRITON_INTERPRET", "1")
+import pytest
+import torch
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 _FACTORIES = ("empty", "empty_like")
 
