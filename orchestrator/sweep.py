@@ -54,15 +54,22 @@ def node_capacities() -> list[dict[str, float]]:
 
 
 def check_resources(cpu: float, gpu: float, what: str = "each trial") -> None:
-    """Raise SpecError unless some node can hold ``cpu`` CPUs and ``gpu`` GPUs at once."""
+    """Raise SpecError unless some node can hold ``cpu`` CPUs and ``gpu`` GPUs at once.
+
+    Nodes the autoscaler may add (node types of the cluster's launcher config) count too.
+    """
+    from orchestrator.cluster import scalable_node_shapes
+
     nodes = node_capacities()
-    if any(n.get("CPU", 0) >= cpu and n.get("GPU", 0) >= gpu for n in nodes):
+    scalable = scalable_node_shapes()
+    if any(n.get("CPU", 0) >= cpu and n.get("GPU", 0) >= gpu for n in nodes + scalable):
         return
-    best_cpu = max((n.get("CPU", 0) for n in nodes), default=0)
-    best_gpu = max((n.get("GPU", 0) for n in nodes), default=0)
+    best_cpu = max((n.get("CPU", 0) for n in nodes + scalable), default=0)
+    best_gpu = max((n.get("GPU", 0) for n in nodes + scalable), default=0)
+    may_add = f", {len(scalable)} node type(s) the autoscaler may add" if scalable else ""
     raise SpecError(
         f"resources: {what} asks for cpu: {cpu:g}, gpu: {gpu:g}, but the largest node of this "
-        f"cluster has cpu: {best_cpu:g}, gpu: {best_gpu:g} ({len(nodes)} node(s)); "
+        f"cluster has cpu: {best_cpu:g}, gpu: {best_gpu:g} ({len(nodes)} node(s){may_add}); "
         "trials would wait forever"
     )
 

@@ -25,6 +25,9 @@ class Config(WorkloadConfig):
     )
     nan_at_step: int = Field(-1, description="Report a NaN loss from this step on (-1: never).")
     hang_at_step: int = Field(-1, description="Block forever at this step, as a stuck kernel would (-1: never).")
+    report_env: bool = Field(
+        False, description="Also report env/cuda_visible_devices: the GPU ids this process may use, as a bitmask (-1: unset)."
+    )
 
 
 def build(cfg: Config, device: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -44,7 +45,10 @@ class Bowl:
         loss = self._loss()
         if self.cfg.nan_at_step >= 0 and not np.isfinite(self.w).all():
             loss = float("nan")
-        return {"val/loss": loss}
+        metrics = {"val/loss": loss}
+        if self.cfg.report_env:  # where the orchestrator placed this trial (multi-node tests)
+            metrics["env/cuda_visible_devices"] = gpu_mask(os.environ.get("CUDA_VISIBLE_DEVICES"))
+        return metrics
 
     def state_dict(self) -> dict:
         return {"w": self.w.copy(), "velocity": self.velocity.copy()}
@@ -53,3 +57,9 @@ class Bowl:
         self.w = np.array(state["w"])
         self.velocity = np.array(state["velocity"])
         self.restored = True
+
+
+def gpu_mask(visible: str | None) -> float:
+    """CUDA_VISIBLE_DEVICES as a float bitmask ("0" -> 1, "1" -> 2, "0,1" -> 3); -1 when unset or empty."""
+    ids = [int(i) for i in (visible or "").split(",") if i.strip().isdigit()]
+    return float(sum(1 << i for i in ids)) if ids else -1.0
