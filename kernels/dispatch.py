@@ -1,4 +1,5 @@
-"""Backend choice shared by every op: Triton on CUDA, chunked PyTorch elsewhere, naive on request.
+"""Backend choice shared by every op: Triton on CUDA (where measured faster), chunked PyTorch
+elsewhere, naive on request.
 
 An op's public function calls :func:`pick_backend` with the backend the caller asked for
 (``None`` for automatic) and the tensors it got. Automatic choice is logged once per op; an
@@ -17,6 +18,12 @@ BACKENDS: tuple[str, ...] = ("naive", "chunk", "triton")
 
 log = logging.getLogger("seqlab.kernels")
 _announced: set[str] = set()
+
+#: Ops whose Triton path the automatic choice takes on CUDA: only those measured faster than the
+#: chunked path there and passing the GPU test tier (benchmarks/results/kernels-gpu.md, H200,
+#: 2026-11-27). gated_linear_attention's Triton ran 3.1x slower than chunk; delta_rule's Triton
+#: backward ran out of shared memory at D=64. Both stay reachable with backend="triton".
+TRITON_BY_DEFAULT: frozenset[str] = frozenset({"selective_scan"})
 
 
 class BackendUnavailable(RuntimeError):
@@ -50,7 +57,8 @@ def pick_backend(op: str, requested: str | None, device_type: str) -> str:
             )
             raise BackendUnavailable(f"{op}: backend='triton' requested but {why}")
         return requested
-    choice = "triton" if device_type == "cuda" and triton_available() else "chunk"
+    fast_here = device_type == "cuda" and op in TRITON_BY_DEFAULT and triton_available()
+    choice = "triton" if fast_here else "chunk"
     if op not in _announced:
         _announced.add(op)
         log.info("%s: using the %s backend on %s", op, choice, device_type)
