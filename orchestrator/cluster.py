@@ -351,7 +351,7 @@ def job_client(address: str):
 
 def _explain(err: Exception, address: str) -> str:
     text = str(err)
-    if "401" in text or "nauthori" in text:
+    if any(sign in text for sign in ("401", "403", "nauthori", "Authentication failed", "authentication token")):
         return (f"the Ray dashboard at {address} refused the token in {auth.token_path()}: copy the cluster's "
                 "~/.ray/auth_token (or set RAY_AUTH_TOKEN)")  # fmt: skip
     if "onnect" in text or "refused" in text.lower():
