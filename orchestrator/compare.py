@@ -115,6 +115,20 @@ def spec_of(client, parent) -> dict[str, Any]:
     return {}
 
 
+def _mode_of(metric: str, parent) -> str:
+    """A metric's direction: the workload's own when it is its objective, else by its name."""
+    for workload in parent.data.tags.get("seqlab.workload", "").split(","):
+        try:
+            from orchestrator.registry import load
+
+            wl = load(workload)
+        except Exception:
+            continue
+        if wl.metric == metric:
+            return wl.mode
+    return "max" if re.search(r"acc|reward|score|auc|f1|bleu", metric) else "min"
+
+
 def objectives(spec: dict[str, Any], parent, metric: str | None) -> list[tuple[str, str]]:
     """[(metric, mode), ...]: ``--metric`` first, then the spec's objectives or claim metric."""
     found: list[tuple[str, str]] = []
@@ -122,18 +136,18 @@ def objectives(spec: dict[str, Any], parent, metric: str | None) -> list[tuple[s
     for item in objective if isinstance(objective, list) else [objective] if objective else []:
         found.append((item["metric"], item.get("mode", "min")))
     if spec.get("_file") == "claim.yaml" and spec.get("metric"):
-        found.append((spec["metric"], "max"))
+        found.append((spec["metric"], _mode_of(spec["metric"], parent)))
     if not found:
-        workload = parent.data.tags.get("seqlab.workload", "")
+        workload = parent.data.tags.get("seqlab.workload", "").split(",")[0]
         try:
             from orchestrator.registry import load
 
-            wl = load(workload.split(",")[0])
+            wl = load(workload)
             found.append((wl.metric, wl.mode))
         except Exception:
             pass
     if metric:
-        mode = dict(found).get(metric) or ("max" if re.search(r"acc|reward|score|auc|f1", metric) else "min")
+        mode = dict(found).get(metric) or _mode_of(metric, parent)
         found = [(metric, mode)] + [f for f in found if f[0] != metric]
     if not found:
         raise CompareError("no objective known for this run: pass --metric")
@@ -275,8 +289,11 @@ def _write_csv(report: Report, objs: list[tuple[str, str]], path: Path) -> Path:
 
 def compare(uri: str, name: str, *, metric: str | None = None, top: int = 5, out: Path | None = None, log: bool = True) -> Report:
     """Build the tables, CSV and plots of sweep/claim ``name``; log them to its parent run."""
+    import os
+
     from orchestrator.tracking import client_for
 
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     client = client_for(uri)
     parent = find_parent(client, name)
     spec = spec_of(client, parent)
@@ -297,7 +314,7 @@ def compare(uri: str, name: str, *, metric: str | None = None, top: int = 5, out
     verdict = parent.data.tags.get("seqlab.verdict")
     if verdict:
         lines[0] += f"; verdict {verdict}"
-    lines += ["", "best trials:", _table(report.best, chosen, objs, params), "", f"{chosen}: mean ± std over seeds"]
+    lines += ["", "best trials:", _table(report.best, chosen, objs, params), "", f"{chosen}: mean ± std over seeds (per arm, per configuration, or over all trials of the workload)"]
     lines += [f"  {g.key:40} {g.mean:.5g} ± {g.std:.3g} (n={g.n})" for g in report.groups]
     report.text = "\n".join(lines)
     (folder / "summary.txt").write_text(report.text + "\n")
