@@ -341,7 +341,12 @@ def default_address() -> str:
 def job_client(address: str):
     """A ``JobSubmissionClient`` for ``address`` that carries the token."""
     auth.enable()
+    import logging
+
     from ray.job_submission import JobSubmissionClient
+
+    for name in ("ray.dashboard.modules.dashboard_sdk", "ray._private.runtime_env.packaging", "ray.dashboard.modules.job.sdk"):
+        logging.getLogger(name).setLevel(logging.WARNING)  # package upload chatter
 
     try:
         return JobSubmissionClient(address, headers=auth.headers())
