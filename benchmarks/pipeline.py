@@ -10,8 +10,9 @@ single-process, one-thread step of the same model is measured as the no-pipeline
 GPipe claim 3 checks the direction only: measured time per sample should fall as m grows. On a
 shared 2-core machine the load is recorded beside the figures; absolute numbers are inflated.
 
-    python benchmarks/pipeline.py                         # m in 1,2,4,8,16; writes the results
+    python benchmarks/pipeline.py                         # m in 1,2,4,8,16; writes the results (~6 min)
     python benchmarks/pipeline.py --micro-batches 1,4 --steps 10 --no-write
+    python benchmarks/pipeline.py --launcher local --out /tmp/pipeline.md   # without Ray
 """
 
 from __future__ import annotations
@@ -31,14 +32,23 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "benchmarks" / "results" / "pipeline.md"
-MODEL = {"d_model": 128, "n_heads": 4, "n_layers": 4, "seq_len": 64, "batch_size": 32, "eval_every": 10_000}
+# Big enough that a micro-batch's compute (W/(p·m)) outweighs its fixed cost (p2p send/recv and
+# DeepSpeed's per-instruction work, ~10 ms here under load) up to m = 8: with d = 128, T = 64 the
+# fixed cost won from m = 4 on (2026-11-27, load 15: 0.198, 0.172, 0.209, 0.249, 0.276 s/step).
+MODEL = {"d_model": 256, "n_heads": 4, "n_layers": 4, "seq_len": 128, "batch_size": 32, "eval_every": 10_000}
 
 
 def machine() -> str:
     """CPU model, cores, torch/deepspeed/ray versions and the load average, in one line."""
     import deepspeed
-    import ray
     import torch
+
+    try:
+        import ray
+
+        ray_version = ray.__version__
+    except ImportError:
+        ray_version = "not installed"
 
     cpu = platform.processor() or "unknown CPU"
     try:
@@ -51,7 +61,7 @@ def machine() -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
         f"{cpu}; {os.cpu_count()} cores; torch {torch.__version__}, deepspeed {deepspeed.__version__}, "
-        f"ray {ray.__version__}; load average {load}"
+        f"ray {ray_version}; load average {load}"
     )
 
 
@@ -72,9 +82,14 @@ def single_process_step(steps: int, warmup: int) -> float:
     return statistics.median(times[warmup:])
 
 
-def pipelined_step(m: int, stages: int, steps: int, warmup: int, storage: Path) -> float:
-    """Median seconds per step of the 2-stage job with ``m`` micro-batches."""
-    from orchestrator.job import JobSpec, run_job
+def pipelined_step(m: int, stages: int, steps: int, warmup: int, storage: Path, launcher: str) -> float:
+    """Median seconds per step of the 2-stage job with ``m`` micro-batches.
+
+    ``launcher``: ``ray`` runs it through ``run_job`` (Ray Train workers); ``local`` as plain
+    local processes over gloo (``pipeline_worker.run_local``), for a machine without Ray.
+    """
+    from orchestrator.job import JobSpec, loop_config, run_job
+    from orchestrator.pipeline_worker import run_local
 
     spec = JobSpec.model_validate(
         {
@@ -86,21 +101,22 @@ def pipelined_step(m: int, stages: int, steps: int, warmup: int, storage: Path) 
             "checkpoints": {"every": 10_000},
         }
     )
-    result = run_job(spec, storage_dir=storage)
-    times = [r["train/step_time_s"] for r in result.reports if r["step"] > warmup]
+    reports = run_local(loop_config(spec, False)) if launcher == "local" else run_job(spec, storage_dir=storage).reports
+    times = [r["train/step_time_s"] for r in reports if r["step"] > warmup]
     return statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--micro-batches", default="1,2,4,8,16", help="comma-separated m values")
-    parser.add_argument("--steps", type=int, default=16, help="steps per run")
-    parser.add_argument("--warmup", type=int, default=4, help="first steps left out of the median")
-    parser.add_argument("--no-write", action="store_true", help=f"print only; do not write {RESULTS.name}")
+    parser.add_argument("--steps", type=int, default=10, help="steps per run")
+    parser.add_argument("--warmup", type=int, default=3, help="first steps left out of the median")
+    parser.add_argument("--launcher", choices=["ray", "local"], default="ray", help="Ray Train workers, or local processes")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where to write the table")
+    parser.add_argument("--no-write", action="store_true", help="print only; write nothing")
     args = parser.parse_args()
     os.environ.setdefault("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.25")
-
-    import ray
+    os.environ.setdefault("DS_ACCELERATOR", "cpu")  # a CPU benchmark, also on a machine with a GPU
 
     from orchestrator.job import prepare_deepspeed_ops
     from workloads.gpipe.schedule import predicted_bubble
@@ -110,14 +126,18 @@ def main() -> None:
     prepare_deepspeed_ops()
     before = machine()
     single = single_process_step(args.steps, args.warmup)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    if args.launcher == "ray":
+        import ray
+
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     rows = []
     with tempfile.TemporaryDirectory(prefix="seqlab-bench-") as tmp:
         for m in ms:
-            seconds = pipelined_step(m, stages, args.steps, args.warmup, Path(tmp))
+            seconds = pipelined_step(m, stages, args.steps, args.warmup, Path(tmp), args.launcher)
             rows.append((m, seconds))
             print(f"m={m}: {seconds:.4f} s/step", flush=True)
-    ray.shutdown()
+    if args.launcher == "ray":
+        ray.shutdown()
     after = machine()
 
     tokens = MODEL["batch_size"] * MODEL["seq_len"]
@@ -138,7 +158,7 @@ def main() -> None:
     )
     text = "\n".join(
         [
-            "# GPipe micro-batching: 2-stage DeepSpeed pipeline on Ray Train (CPU, gloo)",
+            f"# GPipe micro-batching: 2-stage DeepSpeed pipeline ({'Ray Train workers' if args.launcher == 'ray' else 'local processes, no Ray'}; CPU, gloo)",
             "",
             f"Written by `python benchmarks/pipeline.py` on {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
             "",
@@ -156,9 +176,9 @@ def main() -> None:
     )
     print(text)
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
-        print(f"wrote {RESULTS}")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ The workload's ``pipeline(cfg)`` hook returns an object with the attributes of
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -300,12 +301,22 @@ class JobResult:
 
 
 def _run_dir(storage_dir: Path, name: str, resume: bool) -> Path:
+    """``<storage_dir>/<name>-<YYYYmmdd-HHMMSS>[-n]``: a new one, or the newest for ``resume``."""
+    pattern = re.compile(rf"^{re.escape(name)}-\d{{8}}-\d{{6}}(-\d+)?$")
     if resume:
-        runs = sorted(p for p in storage_dir.glob(f"{name}-*") if p.is_dir())
+        runs = sorted(
+            (p for p in storage_dir.glob(f"{name}-*") if p.is_dir() and pattern.match(p.name)),
+            key=lambda p: (p.name[len(name) + 1 : len(name) + 16], int(p.name[len(name) + 17 :] or 0)),
+        )
         if not runs:
             raise SpecError(f"resume: no earlier run of job '{name}' under {storage_dir}")
         return runs[-1]
-    return storage_dir / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = storage_dir / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():  # Ray Train would resume a folder that exists: never reuse one
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
 
 
 def _forwarding_callback(queue):
@@ -339,8 +350,8 @@ def run_job(
     """
     import ray
 
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    if not ray.is_initialized():  # RAY_ADDRESS names a cluster; else a new local one, never a stray
+        ray.init(address=os.environ.get("RAY_ADDRESS") or "local", include_dashboard=False, log_to_driver=False)
     validate_job(spec)
     use_gpu = spec.resources.gpu > 0
     if not use_gpu:
@@ -391,19 +402,10 @@ def _drain(queue, wait: float) -> list:
     return items
 
 
-def _trainer(spec: JobSpec, run_dir: Path, use_gpu: bool):
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchConfig, TorchTrainer
-    from ray.util.queue import Queue
-
-    from orchestrator import pipeline_worker
-
+def loop_config(spec: JobSpec, use_gpu: bool) -> dict[str, Any]:
+    """What every rank's loop (:func:`orchestrator.pipeline_worker.run_rank`) is given."""
     par, res = spec.parallelism, spec.resources
-    # Train V2's controller takes one report per worker per poll (and a worker's report blocks
-    # until it is taken): at the default 2 s poll a job could not step faster than every 2 s.
-    os.environ.setdefault(POLL_ENV, str(POLL_S))
-    queue = Queue(actor_options={"num_cpus": 0})
-    loop_config = {
+    return {
         "workload": spec.workload,
         "config": dict(spec.config),
         "stages": par.pipeline_stages,
@@ -417,11 +419,26 @@ def _trainer(spec: JobSpec, run_dir: Path, use_gpu: bool):
         "backend": "nccl" if use_gpu else "gloo",
         "threads": max(1, int(res.cpu)),
     }
+
+
+def _trainer(spec: JobSpec, run_dir: Path, use_gpu: bool):
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+    from ray.util.queue import Queue
+
+    from orchestrator import pipeline_worker
+
+    par, res = spec.parallelism, spec.resources
+    # Train V2's controller takes one report per worker per poll (and a worker's report blocks
+    # until it is taken): at the default 2 s poll a job could not step faster than every 2 s.
+    os.environ.setdefault(POLL_ENV, str(POLL_S))
+    queue = Queue(actor_options={"num_cpus": 0})
+    loop = loop_config(spec, use_gpu)
     per_worker = {"CPU": res.cpu, **({"GPU": res.gpu} if use_gpu else {})}
     trainer = TorchTrainer(
         pipeline_worker.train_loop,
-        train_loop_config=loop_config,
-        torch_config=TorchConfig(backend=loop_config["backend"]),
+        train_loop_config=loop,
+        torch_config=TorchConfig(backend=loop["backend"]),
         scaling_config=ScalingConfig(num_workers=par.workers, use_gpu=use_gpu, resources_per_worker=per_worker),
         run_config=RunConfig(
             name=run_dir.name,

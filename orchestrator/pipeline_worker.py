@@ -71,11 +71,15 @@ def _evaluate(engine, parts, micro_size: int, data_parallel: int, data_rank: int
     return float(value.item()) / dist.get_world_size()
 
 
-def train_loop(config: dict[str, Any]) -> None:
-    """The per-worker training function handed to ``TorchTrainer`` (``config`` from run_job)."""
+def run_rank(config: dict[str, Any], rank: int, report, restore_dir: str | None = None) -> None:
+    """Train one rank of the pipeline described by ``config`` (the dict run_job builds).
+
+    The process group must exist already. ``report(metrics, folder)`` is called on every rank
+    equally often; ``folder`` is None or a folder holding this rank's checkpoint shard, valid
+    only during the call. ``restore_dir`` is a merged checkpoint of all ranks to resume from.
+    """
     os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["use_gpu"] else "cpu")
     import deepspeed
-    import ray.train
     import torch
     from deepspeed.runtime.pipe import LayerSpec, PipelineModule
 
@@ -87,8 +91,7 @@ def train_loop(config: dict[str, Any]) -> None:
     parts = wl.pipeline(cfg)
     stages, dp, m = config["stages"], config["data_parallel"], config["micro_batches"]
 
-    deepspeed.init_distributed(dist_backend=config["backend"])  # Ray Train made the group already
-    rank = ray.train.get_context().get_world_rank()
+    deepspeed.init_distributed(dist_backend=config["backend"])  # uses the existing process group
     grid = topology(stages, dp)
     data_rank = grid.get_coord(rank).data
     torch.manual_seed(cfg.seed)
@@ -105,10 +108,8 @@ def train_loop(config: dict[str, Any]) -> None:
     )
 
     start = 0
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            _, client_state = engine.load_checkpoint(folder)  # the tag named in its 'latest' file
+    if restore_dir is not None:
+        _, client_state = engine.load_checkpoint(restore_dir)  # the tag named in its 'latest' file
         start = int(client_state["step"])
 
     tokens = parts.batch_size * parts.tokens_per_sample  # per step, all data-parallel ranks together
@@ -139,10 +140,66 @@ def train_loop(config: dict[str, Any]) -> None:
         if save:
             with tempfile.TemporaryDirectory() as folder:
                 engine.save_checkpoint(folder, tag=f"step{done:06d}", client_state={"step": done})
-                ray.train.report(
-                    metrics,
-                    checkpoint=ray.train.Checkpoint.from_directory(folder),
-                    checkpoint_dir_name=f"checkpoint_step{done:06d}",
-                )
+                report(metrics, folder)
         else:
+            report(metrics, None)
+
+
+def train_loop(config: dict[str, Any]) -> None:
+    """The per-worker training function handed to ``TorchTrainer`` (``config`` from run_job)."""
+    import ray.train
+
+    def report(metrics: dict[str, Any], folder: str | None) -> None:
+        if folder is None:
             ray.train.report(metrics)
+            return
+        ray.train.report(  # Ray Train merges the shards of all ranks into this one folder
+            metrics,
+            checkpoint=ray.train.Checkpoint.from_directory(folder),
+            checkpoint_dir_name=f"checkpoint_step{int(metrics['step']):06d}",
+        )
+
+    rank = ray.train.get_context().get_world_rank()
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is None:
+        run_rank(config, rank, report)
+        return
+    with checkpoint.as_directory() as folder:
+        run_rank(config, rank, report, restore_dir=folder)
+
+
+def _local_rank_main(rank: int, config: dict[str, Any], world: int, port: int, out: str) -> None:
+    import json
+
+    import torch.distributed as dist
+
+    os.environ.update(
+        {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank), "WORLD_SIZE": str(world),
+         "LOCAL_RANK": str(rank), "LOCAL_WORLD_SIZE": str(world)}
+    )  # fmt: skip
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    reports: list[dict[str, Any]] = []
+    run_rank(config, rank, lambda metrics, folder: reports.append(dict(metrics)))
+    dist.destroy_process_group()
+    if rank == 0:
+        with open(out, "w") as f:
+            json.dump(reports, f)
+
+
+def run_local(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the pipeline as plain local processes over gloo, without Ray (benchmarks, machines
+    without Ray); returns rank 0's reports. No checkpoint is kept and nothing is retried."""
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+
+    world = config["stages"] * config["data_parallel"]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "reports.json")
+        mp.start_processes(_local_rank_main, args=(config, world, port, out), nprocs=world, start_method="spawn")
+        with open(out) as f:
+            return json.load(f)

@@ -99,6 +99,20 @@ def test_shipped_job_file_validates():
     assert spec.parallelism.pipeline_stages == 2 and spec.workload == "gpipe"
 
 
+def test_each_run_gets_a_fresh_folder_and_resume_takes_the_newest(tmp_path):
+    from orchestrator.job import _run_dir
+
+    first = _run_dir(tmp_path, "j", resume=False)
+    first.mkdir()
+    second = _run_dir(tmp_path, "j", resume=False)  # same second: must not reuse (Ray would resume it)
+    second.mkdir()
+    (tmp_path / "j-other-20990101-000000").mkdir()  # another job's run, not this one's
+    assert first != second
+    assert _run_dir(tmp_path, "j", resume=True) == second
+    with pytest.raises(SpecError, match="no earlier run of job 'k'"):
+        _run_dir(tmp_path, "k", resume=True)
+
+
 def test_ranks_put_neighbouring_stages_on_neighbouring_ranks():
     from orchestrator.pipeline_worker import topology
 
@@ -115,7 +129,8 @@ def ray_cluster():
     from orchestrator.job import prepare_deepspeed_ops
 
     prepare_deepspeed_ops()  # compiles once per torch extensions cache (~2 min), else instant
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # address="local": a new in-process cluster, never another `ray start` cluster on a shared machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 
@@ -181,3 +196,13 @@ def test_killed_worker_resumes_from_the_last_checkpoint(killed_run):
     assert again, "no step was repeated after the restart"
     for r in again:
         assert r["train/loss"] == pytest.approx(before[int(r["step"])], rel=1e-6)
+
+
+@pytest.mark.slow  # a third worker-group start-up (~30 s); run with: pytest -m slow tests/orchestrator/test_job.py
+def test_resume_continues_the_newest_run_from_its_last_checkpoint(killed_run):
+    result, _ = killed_run
+    spec = job(config={"steps": 28}, checkpoints={"every": 4})  # four more steps than the first run
+    again = run_job(spec, storage_dir=result.run_dir.parent, resume=True)
+    assert again.run_dir == result.run_dir
+    assert [int(r["step"]) for r in again.reports] == [25, 26, 27, 28]
+    assert all(int(r["resumed_from"]) == 24 for r in again.reports)

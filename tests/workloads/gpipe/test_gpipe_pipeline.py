@@ -18,7 +18,8 @@ def ray_cluster():
     from orchestrator.job import prepare_deepspeed_ops
 
     prepare_deepspeed_ops()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    # address="local": a new in-process cluster, never another `ray start` cluster on a shared machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield
     ray.shutdown()
 
