@@ -63,6 +63,9 @@ def run(
 
     if resume and fresh:
         _fail("--resume and --fresh exclude each other")
+    if _kind(file) == "job":
+        _run_job(file, runs_dir=runs_dir, resume=resume, num_cpus=num_cpus)
+        return
     try:
         spec, text = load_sweep(file)
     except SpecError as err:
@@ -89,14 +92,58 @@ def run(
         _fail("no trial finished with a value for the objective", code=1)
 
 
-@app.command()
-def validate(file: Path = typer.Argument(..., help="Sweep or claim YAML.")) -> None:
-    """Check a sweep or claim file without running it."""
+def _kind(file: Path) -> str:
+    """``job``, ``claim`` or ``sweep``, from the file's top-level keys (bad files: ``sweep``)."""
     from orchestrator.yamlio import read_yaml
 
     try:
         data, _ = read_yaml(file)
-        if isinstance(data, dict) and "arms" in data:
+    except SpecError as err:
+        _fail(str(err))
+    if isinstance(data, dict) and data.get("kind") == "job":
+        return "job"
+    if isinstance(data, dict) and "arms" in data:
+        return "claim"
+    return "sweep"
+
+
+def _run_job(file: Path, *, runs_dir: Path, resume: bool, num_cpus: int | None) -> None:
+    from orchestrator.job import load_job
+
+    try:
+        spec, text = load_job(file)
+    except SpecError as err:
+        _fail(str(err))
+    _quiet_libraries()
+    from orchestrator.report import run_link
+    from orchestrator.runs import run_job_file
+
+    def on_step(metrics: dict, step: int) -> None:
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items() if k != "step")
+        typer.echo(f"{spec.name} step {step}: {shown}")
+
+    try:
+        result, parent = run_job_file(spec, text, runs_dir=runs_dir, resume=resume, on_step=on_step, num_cpus=num_cpus)
+    except SpecError as err:
+        _fail(str(err))
+    typer.echo(f"finished {len(result.reports)} reports, {result.restarts} restart(s); final: {result.final}")
+    typer.echo(f"MLflow: {run_link(parent.uri, parent.experiment_id, parent.run_id) if parent else 'not recorded'}")
+    typer.echo(f"Train:  {result.run_dir}")
+
+
+@app.command()
+def validate(file: Path = typer.Argument(..., help="Sweep or claim YAML.")) -> None:
+    """Check a sweep, claim or job file without running it."""
+    kind = _kind(file)
+    try:
+        if kind == "job":
+            from orchestrator.job import load_job
+
+            job, _ = load_job(file)
+            par = job.parallelism
+            typer.echo(f"{file}: valid job '{job.name}' ({job.workload}, {par.pipeline_stages} stages x {par.data_parallel} data-parallel)")
+            return
+        if kind == "claim":
             from orchestrator.claims import load_claim
 
             spec, _ = load_claim(file)
@@ -111,11 +158,23 @@ def validate(file: Path = typer.Argument(..., help="Sweep or claim YAML.")) -> N
 
 
 @app.command()
-def schema() -> None:
-    """Print the sweep file's JSON Schema (for editor completion and checks)."""
-    from orchestrator.spec import sweep_json_schema
+def schema(kind: str = typer.Option("sweep", "--kind", help="sweep, claim or job.")) -> None:
+    """Print the JSON Schema of a sweep (or claim, or job) file, for editor completion and checks."""
+    if kind == "sweep":
+        from orchestrator.spec import sweep_json_schema
 
-    typer.echo(json.dumps(sweep_json_schema(), indent=2))
+        schema_ = sweep_json_schema()
+    elif kind == "job":
+        from orchestrator.job import job_json_schema
+
+        schema_ = job_json_schema()
+    elif kind == "claim":
+        from orchestrator.claims import ClaimSpec
+
+        schema_ = {**ClaimSpec.model_json_schema(), "title": "Seqlab claim"}
+    else:
+        _fail(f"--kind must be sweep, claim or job, got {kind!r}")
+    typer.echo(json.dumps(schema_, indent=2))
 
 
 @app.command("list")

@@ -65,7 +65,15 @@ def run_sweep(
 
     digest = spec_hash(text)
     sweep.ensure_ray(num_cpus)
-    sweep.check_resources(spec.resources.cpu, spec.resources.gpu)
+    cpu, gpu = spec.resources.cpu, spec.resources.gpu
+    if spec.parallelism is not None:
+        from orchestrator import job
+
+        job.validate_job(pipelined_job(spec))  # all of a trial's workers must fit the cluster
+        request = job.trial_request()
+        cpu, gpu = request["cpu"], request["gpu"]
+    else:
+        sweep.check_resources(cpu, gpu)
     folder, key = prepare_folder(runs_dir, spec.name, resume=resume, fresh=fresh, digest=digest)
     uri = spec.tracking.uri or tracking.default_uri(runs_dir)
     recorder = tracking.Recorder(
@@ -78,7 +86,13 @@ def run_sweep(
         artifact_root=runs_dir / "artifacts",
     )
     objective = spec.objectives[0]
-    plan = TrialPlan(workload=spec.workload, fixed=dict(spec.fixed), cpus=spec.resources.cpu)
+    plan = TrialPlan(
+        workload=spec.workload,
+        fixed=dict(spec.fixed),
+        cpus=spec.resources.cpu,
+        parallelism=spec.parallelism,
+        worker_resources=spec.resources.model_dump() if spec.parallelism is not None else None,
+    )
     try:
         outcome = sweep.run_tune(
             name=spec.name,
@@ -91,8 +105,8 @@ def run_sweep(
             metric=objective.metric,
             mode=objective.mode,
             max_concurrent=spec.search.max_concurrent,
-            cpu=spec.resources.cpu,
-            gpu=spec.resources.gpu,
+            cpu=cpu,
+            gpu=gpu,
             max_failures=spec.limits.max_failures,
             max_trial_duration=spec.limits.max_trial_duration,
             max_failed_trials=spec.limits.max_failed_trials,
@@ -116,6 +130,56 @@ def run_sweep(
     recorder.finish(status, tags=tags)
     outcome.tracking_errors = recorder.errors
     return outcome
+
+
+def pipelined_job(spec: SweepSpec):
+    """The job one trial of a sweep with a ``parallelism`` block runs (for validation)."""
+    from orchestrator import job
+
+    return job.JobSpec(
+        kind="job",
+        name=spec.name,
+        workload=spec.workload,
+        config=dict(spec.fixed),
+        parallelism=job.Parallelism.model_validate(spec.parallelism),
+        resources=job.WorkerResources(cpu=spec.resources.cpu, gpu=spec.resources.gpu),
+    )
+
+
+def run_job_file(job_spec, text: str, *, runs_dir: Path, resume: bool = False, on_step=None, num_cpus: int | None = None):
+    """Run a ``kind: job`` file: one pipelined training, recorded as a parent run with one child."""
+    from orchestrator import job, sweep, tracking
+
+    sweep.ensure_ray(num_cpus)
+    job.validate_job(job_spec)
+    recorder = tracking.Recorder(
+        job_spec.tracking.uri or tracking.default_uri(runs_dir),
+        job_spec.tracking.experiment or job_spec.name,
+        job_spec.name,
+        tags=tracking.run_tags("job", job_spec.name, job_spec.workload, spec_hash(text)),
+        artifacts={"job.yaml": text},
+        resume_key=f"job:{job_spec.name}:{spec_hash(text)}",
+        artifact_root=runs_dir / "artifacts",
+    )
+    trial_id = "job"
+    recorder.trial_started(trial_id, job_spec.name, {**job_spec.config, **job_spec.parallelism.model_dump()})
+
+    def on_report(metrics: dict[str, float], step: int) -> None:
+        recorder.trial_result(trial_id, metrics, step)
+        if on_step is not None:
+            on_step(metrics, step)
+
+    try:
+        result = job.run_job(job_spec, storage_dir=runs_dir.resolve() / "jobs", on_report=on_report, resume=resume)
+    except BaseException as err:
+        import traceback
+
+        recorder.trial_finished(trial_id, "failed", "".join(traceback.format_exception(err)))
+        recorder.finish("FAILED")
+        raise
+    recorder.trial_finished(trial_id, "completed")
+    parent = recorder.finish("FINISHED", tags={"seqlab.restarts": str(result.restarts)})
+    return result, parent
 
 
 def best_trial(outcome: RunOutcome, metric: str, mode: str):

@@ -223,6 +223,18 @@ def check_against_workload(spec: SweepSpec) -> None:
                     f"`seqlab describe {spec.workload}` lists them",
                     key=(section, key),
                 )
+    if spec.parallelism is not None:
+        from orchestrator import job
+
+        if wl.pipeline is None:
+            raise SpecError(f"parallelism: {spec.workload} has no pipeline hook, so it cannot run pipelined", key=("parallelism",))
+        try:
+            job.Parallelism.model_validate(spec.parallelism)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            msg = first["msg"].removeprefix("Value error, ")
+            raise SpecError(f"parallelism.{where}: {msg}", key=("parallelism", where)) from None
     _validate_values(wl, spec.fixed, ("fixed",))
     for key, param in spec.parameters.items():
         samples = param.values if isinstance(param, CategoricalParam) else [param.low, param.high]

@@ -42,8 +42,8 @@ def ensure_ray(num_cpus: int | None = None) -> None:
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False, logging_level="ERROR")
-    else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+    else:  # "local": a fresh in-process cluster, never one some other `ray start` left on this machine
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
 
 
 def node_capacities() -> list[dict[str, float]]:
@@ -99,9 +99,14 @@ class _TuneReporter:
 
 
 def _trainable(config: dict[str, Any], plan: TrialPlan) -> None:
+    from ray import tune
+
     from orchestrator import trial
 
-    trial.run(plan, config, _TuneReporter())
+    workdir = None
+    if plan.parallelism is not None:  # the inner Ray Train run keeps its files beside the trial's
+        workdir = Path(tune.get_context().get_trial_dir()).resolve() / "pipeline"
+    trial.run(plan, config, _TuneReporter(), workdir)
 
 
 # -- in the driver ----------------------------------------------------------------------------

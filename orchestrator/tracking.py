@@ -53,7 +53,9 @@ def ensure_experiment(client, name: str, artifact_root: Path | None) -> str:
     found = client.get_experiment_by_name(name)
     if found is not None:
         return found.experiment_id
-    location = artifact_root.resolve().as_uri() if artifact_root else None
+    remote = client.tracking_uri.startswith(("http://", "https://"))
+    # A tracking server keeps (or proxies) artifacts itself; a local store keeps them beside it.
+    location = artifact_root.resolve().as_uri() if artifact_root and not remote else None
     return client.create_experiment(name, artifact_location=location)
 
 

@@ -11,6 +11,7 @@ import math
 import pickle
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, Protocol
 
 
@@ -27,12 +28,16 @@ class TrialPlan:
         fixed: Config values held for every trial.
         cpus: CPUs each trial holds; sets torch's thread count.
         arms: for claims, arm name -> (workload, fixed values); a trial's config picks one.
+        parallelism: when set, each trial trains its workload as a DeepSpeed pipeline on its own
+            Ray Train workers (see :mod:`orchestrator.job`), with ``worker_resources`` per rank.
     """
 
     workload: str
     fixed: Mapping[str, Any] = field(default_factory=dict)
     cpus: float = 1.0
     arms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
+    parallelism: Mapping[str, Any] | None = None
+    worker_resources: Mapping[str, Any] | None = None
 
     def resolve(self, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """(workload name, Config values) for one trial's sampled ``params``."""
@@ -76,13 +81,44 @@ def _finite(metrics: Mapping[str, Any], where: str) -> dict[str, float]:
     return out
 
 
-def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter) -> dict[str, float]:
+def run_pipelined(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir: Path) -> dict[str, float]:
+    """One trial as a pipelined job (Tune over Train), reported at each evaluation like any trial.
+
+    The job reports every step; the trial passes on the steps that carry the workload's
+    objective (its evaluations), with the latest training metrics beside them.
+    """
+    from orchestrator import job
+    from orchestrator.registry import load
+
+    name, values = plan.resolve(params)
+    objective = load(name).metric
+    last: dict[str, float] = {}
+
+    def forward(metrics: dict[str, float], step: int) -> None:
+        nonlocal last
+        if objective not in metrics:
+            return
+        last = {**_finite(metrics, f"{name} pipeline step {step}"), "step": float(step)}
+        reporter.report(last, None)
+
+    job.train_pipelined_in_trial(
+        name, values, plan.parallelism or {}, plan.worker_resources or {}, storage_dir=workdir, report=forward,
+        name=workdir.name,
+    )
+    return last
+
+
+def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir: Path | None = None) -> dict[str, float]:
     """Run one trial to its end and return its last reported metrics.
 
     Evaluates every ``eval_every`` steps and at the last step; each evaluation is reported with
     ``step`` (steps done so far) and the last ``train/loss``. A checkpoint goes with every report
     but the last one when the workload offers ``state_dict``.
     """
+    if plan.parallelism is not None:
+        if workdir is None:
+            raise ValueError("a pipelined trial needs a working folder of its own")
+        return run_pipelined(plan, params, reporter, workdir)
     import torch
 
     from orchestrator.registry import load
