@@ -28,17 +28,16 @@ import argparse
 import importlib
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The repository root goes first even when PYTHONPATH names it: this script's own folder (first
+# on sys.path) holds kernels.py, which would shadow the `kernels` package.
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if p != str(ROOT)]
 
 
 def discover_ops() -> list[str]:
@@ -48,11 +47,8 @@ def discover_ops() -> list[str]:
 
 def backend_fn(op: str, backend: str):
     """``<backend>_<op>`` from the op's package, or None when the op has no such backend."""
-    try:
-        module = importlib.import_module(f"kernels.{op}")
-        return getattr(module, f"{backend}_{op}")
-    except (AttributeError, ImportError):
-        return None
+    module = importlib.import_module(f"kernels.{op}")  # an op that fails to import is an error, not a skip
+    return getattr(module, f"{backend}_{op}", None)
 
 
 def _status_kb(field: str) -> int:
@@ -167,21 +163,9 @@ def spawn(op: str, backend: str, T: int, args) -> dict | None:
 
 def machine(device: str, threads: int) -> str:
     """One line describing where the numbers came from."""
-    import torch
+    from machine import describe  # benchmarks/machine.py, shared by every benchmark script
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    gpu = f", GPU {torch.cuda.get_device_name()}" if device == "cuda" and torch.cuda.is_available() else ""
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (f"{when}; {cpu}, {os.cpu_count()} cores{gpu}; torch {torch.__version__}; "
-            f"{threads} thread(s); load average {load}")
+    return describe(device, threads)
 
 
 def cpu_table(args, ops: list[str]) -> list[str]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -50,14 +49,9 @@ def machine() -> str:
     except ImportError:
         ray_version = "not installed"
 
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from machine import cpu_model  # benchmarks/machine.py, shared by every benchmark script
+
+    cpu = cpu_model()
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (
         f"{cpu}; {os.cpu_count()} cores; torch {torch.__version__}, deepspeed {deepspeed.__version__}, "

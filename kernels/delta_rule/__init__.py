@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernels.validate import check_initial_state
+
 if TYPE_CHECKING:
     import torch
 
@@ -69,16 +71,7 @@ def _check(q, k, v, beta, initial_state, n_householder: int, chunk_size: int) ->
             f"delta_rule: beta must lie in [0, 2] ([0, 1] for DeltaNet, [0, 2] for negative eigenvalues), "
             f"got range [{beta.min().item():.3g}, {beta.max().item():.3g}]"
         )
-    if initial_state is not None:
-        V = v.shape[-1]
-        if not isinstance(initial_state, torch.Tensor) or tuple(initial_state.shape) != (B, H, K, V):
-            got = tuple(initial_state.shape) if isinstance(initial_state, torch.Tensor) else type(initial_state).__name__
-            raise ValueError(f"delta_rule: initial_state must be [B, H, K, V] = {(B, H, K, V)}, got {got}")
-        if not initial_state.is_floating_point() or initial_state.device != q.device:
-            raise ValueError(
-                f"delta_rule: initial_state must be floating point on {q.device}, got "
-                f"{initial_state.dtype} on {initial_state.device}"
-            )
+    check_initial_state("delta_rule", initial_state, (B, H, K, v.shape[-1]), q.device)
 
 
 def delta_rule(
