@@ -1,7 +1,8 @@
-"""The sweep spec mapped onto Optuna (samplers, distributions) and Ray Tune schedulers.
+"""The sweep spec mapped onto Optuna (samplers, distributions, study storage) and the settings
+of a Ray Tune scheduler.
 
-Optuna owns the search, Tune owns the scheduling; this module only translates. Imports of
-optuna and ray happen inside the functions.
+Optuna owns the search, Tune owns the scheduling; this module only translates, and builds no
+Tune object (that is :mod:`orchestrator.sweep`'s job). Imports of optuna happen inside functions.
 """
 
 from __future__ import annotations
@@ -60,50 +61,28 @@ def num_trials(spec: SweepSpec) -> int:
     return spec.search.num_trials
 
 
-def searcher(spec: SweepSpec, sweep_dir: Path) -> Any:
-    """Ray Tune's ``OptunaSearch`` with the chosen sampler and a study stored in the sweep folder.
-
-    The study lives in ``<sweep_dir>/optuna.db`` (SQLite), so ``optuna-dashboard`` or a
-    notebook can read the search's history next to Tune's and MLflow's.
-    """
+def study_storage(sweep_dir: Path) -> Any:
+    """The Optuna study's storage: ``<sweep_dir>/optuna.db`` (SQLite), readable by optuna-dashboard."""
     import optuna
-    from ray.tune.search import ConcurrencyLimiter
-    from ray.tune.search.optuna import OptunaSearch
 
-    objectives = spec.objectives
-    storage = optuna.storages.RDBStorage(f"sqlite:///{(sweep_dir / 'optuna.db').resolve()}")
-    search = OptunaSearch(
-        space=distributions(spec),
-        metric=[o.metric for o in objectives] if len(objectives) > 1 else objectives[0].metric,
-        mode=[o.mode for o in objectives] if len(objectives) > 1 else objectives[0].mode,
-        sampler=sampler(spec),
-        study_name=spec.name,
-        storage=storage,
-    )
-    return ConcurrencyLimiter(search, max_concurrent=spec.search.max_concurrent)
+    return optuna.storages.RDBStorage(f"sqlite:///{(sweep_dir / 'optuna.db').resolve()}")
 
 
-def scheduler(spec: SweepSpec) -> Any | None:
-    """The Tune scheduler for ``search.early_stopping`` (``None`` for ``type: none``).
+def scheduler_settings(spec: SweepSpec) -> tuple[str, dict[str, Any]] | None:
+    """(Tune scheduler kind, its keyword arguments) for ``search.early_stopping``, or None.
 
     Time is counted in workload steps (the ``step`` every report carries), so ``grace_period``
     reads as "steps a trial runs before it may be stopped".
     """
-    from ray.tune import schedulers
-
     es = spec.search.early_stopping
     if es.type == "none":
         return None
     max_t = int(spec.fixed.get("steps", 0)) or None
     if es.type == "asha":
         kw = {"max_t": max_t} if max_t else {}
-        return schedulers.ASHAScheduler(
-            time_attr="step", grace_period=es.grace_period, reduction_factor=es.reduction_factor, **kw
-        )
+        return "asha", {"time_attr": "step", "grace_period": es.grace_period, "reduction_factor": es.reduction_factor, **kw}
     if es.type == "hyperband":
-        return schedulers.HyperBandScheduler(
-            time_attr="step", max_t=max_t or 1000, reduction_factor=es.reduction_factor
-        )
+        return "hyperband", {"time_attr": "step", "max_t": max_t or 1000, "reduction_factor": es.reduction_factor}
     if es.type == "median":
-        return schedulers.MedianStoppingRule(time_attr="step", grace_period=es.grace_period, min_samples_required=3)
+        return "median", {"time_attr": "step", "grace_period": es.grace_period, "min_samples_required": 3}
     raise ValueError(f"unknown early_stopping type {es.type!r}")

@@ -74,6 +74,41 @@ def check_resources(cpu: float, gpu: float, what: str = "each trial") -> None:
     )
 
 
+# -- search and scheduling ----------------------------------------------------------------------
+def optuna_searcher(*, space: Mapping[str, Any], objectives: list[tuple[str, str]], sampler: Any, storage: Any,
+                    study_name: str, max_concurrent: int) -> Any:
+    """Tune's ``OptunaSearch`` over ``space`` (Optuna distributions), at most ``max_concurrent`` at once.
+
+    ``objectives`` is ``[(metric, mode), ...]``; more than one makes a multi-objective study.
+    """
+    from ray.tune.search import ConcurrencyLimiter
+    from ray.tune.search.optuna import OptunaSearch
+
+    metrics = [m for m, _ in objectives]
+    modes = [mode for _, mode in objectives]
+    search = OptunaSearch(
+        space=dict(space),
+        metric=metrics if len(metrics) > 1 else metrics[0],
+        mode=modes if len(modes) > 1 else modes[0],
+        sampler=sampler,
+        study_name=study_name,
+        storage=storage,
+    )
+    return ConcurrencyLimiter(search, max_concurrent=max_concurrent)
+
+
+def tune_scheduler(settings: tuple[str, dict[str, Any]] | None) -> Any | None:
+    """The Tune scheduler for ``(kind, kwargs)`` from :func:`orchestrator.search.scheduler_settings`."""
+    if settings is None:
+        return None
+    from ray.tune import schedulers
+
+    kind, kwargs = settings
+    cls = {"asha": schedulers.ASHAScheduler, "hyperband": schedulers.HyperBandScheduler,
+           "median": schedulers.MedianStoppingRule}[kind]
+    return cls(**kwargs)
+
+
 # -- inside each trial ------------------------------------------------------------------------
 class _TuneReporter:
     """:class:`orchestrator.trial.Reporter` over ``tune.report`` and Tune checkpoints."""

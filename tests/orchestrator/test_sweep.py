@@ -177,3 +177,41 @@ def test_resources_the_cluster_cannot_give_are_an_error_before_any_trial(tmp_pat
     with pytest.raises(SpecError, match=r"asks for cpu: 64, gpu: 1, but the largest node of this cluster has cpu: 2, gpu: 0"):
         run_sweep(spec, text, runs_dir=tmp_path / "runs")
     assert not (tmp_path / "runs" / "too-big").exists()
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "hyperband", "median"])
+def test_every_early_stopping_scheduler_accounts_for_every_trial(tmp_path, scheduler):
+    spec, text = sweep(tmp_path, f"""\
+        name: es-{scheduler}
+        workload: quadratic
+        objective: {{metric: val/loss, mode: min}}
+        search: {{sampler: random, seed: 0, num_trials: 4, max_concurrent: 2,
+                  early_stopping: {{type: {scheduler}, grace_period: 5, reduction_factor: 2}}}}
+        parameters: {{lr: {{type: float, low: 0.001, high: 0.3, log: true}}}}
+        fixed: {{steps: 20, eval_every: 5}}
+    """)
+    outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
+    assert len(outcome.trials) == 4
+    assert {t.outcome for t in outcome.trials} <= {"completed", "pruned"}
+    for t in outcome.trials:  # a pruned trial stopped before its last step, a completed one at it
+        assert (t.metrics["step"] == 20) == (t.outcome == "completed")
+
+
+def test_tracking_uri_in_the_file_decides_where_mlflow_writes(tmp_path):
+    store = tmp_path / "elsewhere.db"
+    spec, text = sweep(tmp_path, f"""\
+        name: elsewhere
+        workload: quadratic
+        objective: {{metric: val/loss, mode: min}}
+        search: {{sampler: random, num_trials: 1}}
+        parameters: {{lr: {{type: float, low: 0.01, high: 0.2}}}}
+        fixed: {{steps: 2, eval_every: 1}}
+        tracking: {{experiment: somewhere, uri: "sqlite:///{store}"}}
+    """)
+    outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
+    assert outcome.tracking_uri == f"sqlite:///{store}" and store.exists()
+    from mlflow.tracking import MlflowClient
+
+    exp = MlflowClient(outcome.tracking_uri).get_experiment_by_name("somewhere")
+    assert exp is not None and exp.experiment_id == outcome.experiment_id
+    assert not (tmp_path / "runs" / "mlflow.db").exists()
