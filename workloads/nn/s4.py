@@ -78,6 +78,27 @@ def _cplx(t: torch.Tensor) -> nn.Parameter:
     return nn.Parameter(torch.view_as_real(t.to(torch.complex64)).clone())
 
 
+def bilinear(A: torch.Tensor, B: torch.Tensor, dt: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Bilinear (GBT α = ½) discretisation of dense A (H, N, N), B (H, N) with steps dt (H,):
+    Ā = (I − ΔA/2)⁻¹(I + ΔA/2), B̄ = (I − ΔA/2)⁻¹ Δ B."""
+    eye = torch.eye(A.shape[-1], dtype=A.dtype, device=A.device)
+    half = dt[:, None, None] / 2 * A
+    left = torch.linalg.inv(eye - half)
+    return left @ (eye + half), (left @ (dt[:, None] * B)[..., None])[..., 0]
+
+
+def krylov_kernel(Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor, L: int) -> torch.Tensor:
+    """LSSL's dense-A kernel K_k = C Ā^k B̄, k < L, by doubling: (H, N, N), (H, N), (H, N) -> (H, L).
+
+    [B̄, ĀB̄, …] grows by one matmul with Ā^(2^i) per round: O(N² L + N³ log L) per channel.
+    """
+    vecs, power = Bbar[..., None], Abar  # (H, N, 1)
+    while vecs.shape[-1] < L:
+        vecs = torch.cat([vecs, power @ vecs], dim=-1)  # (H, N, k) -> (H, N, 2k)
+        power = power @ power
+    return (C[:, None, :] @ vecs[..., :L])[:, 0]  # (H, 1, N) @ (H, N, L) -> (H, L)
+
+
 # --- the three SSM kernels -------------------------------------------------------------------
 
 
@@ -140,12 +161,9 @@ class S4(nn.Module):
         omega = torch.exp(-2j * math.pi * torch.arange(L) / L).to(torch.complex64)  # (L,)
         g = (2.0 / dt)[:, None] * ((1 - omega) / (1 + omega))[None]  # (H, L)
         R = 1.0 / (g[:, :, None] - Lam[:, None, :])  # (H, L, N) Cauchy matrix
-
-        def cauchy(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-            return (R * (a * b)[:, None, :]).sum(-1)  # (H, L)
-
         Q = P.conj()
-        k00, k01, k10, k11 = cauchy(Ct, B), cauchy(Ct, P), cauchy(Q, B), cauchy(Q, P)
+        weights = torch.stack([Ct * B, Ct * P, Q * B, Q * P], dim=-1)  # (H, N, 4)
+        k00, k01, k10, k11 = (R @ weights).unbind(-1)  # four Cauchy sums as one matmul: (H, L, 4) -> 4 x (H, L)
         at_roots = (2.0 / (1 + omega))[None] * (k00 - k01 * k10 / (1 + k11))
         return torch.fft.ifft(at_roots, n=L).real  # (H, L)
 

@@ -46,3 +46,14 @@ def test_ssm_model_is_causal(kind):
     x2[:, 15:] += 1.0
     y2 = model.blocks[0](model.encoder(x2))
     assert torch.allclose(y[:, :15], y2[:, :15], atol=1e-5) and not torch.allclose(y[:, 15:], y2[:, 15:])
+
+
+def test_krylov_kernel_matches_explicit_powers():
+    from workloads.nn.s4 import bilinear, krylov_kernel
+
+    A, B = hippo_legs(6)
+    Abar, Bbar = bilinear(A[None], B[None], torch.tensor([0.1], dtype=torch.float64))
+    C = torch.randn(1, 6, dtype=torch.float64)
+    K = krylov_kernel(Abar, Bbar, C, 10)
+    explicit = torch.stack([C[0] @ torch.linalg.matrix_power(Abar[0], k) @ Bbar[0] for k in range(10)])
+    assert torch.allclose(K[0], explicit)
