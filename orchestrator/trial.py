@@ -61,14 +61,16 @@ class Reporter(Protocol):
         ...
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch from the trial's seed."""
+def seed_everything(seed: int, *, torch_too: bool = True) -> None:
+    """Seed Python, NumPy and (unless the workload never uses it) torch from the trial's seed."""
     import numpy as np
-    import torch
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    if torch_too:
+        import torch
+
+        torch.manual_seed(seed)
 
 
 def _finite(metrics: Mapping[str, Any], where: str) -> dict[str, float]:
@@ -119,16 +121,17 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
         if workdir is None:
             raise ValueError("a pipelined trial needs a working folder of its own")
         return run_pipelined(plan, params, reporter, workdir)
-    import torch
-
     from orchestrator.registry import load
     from workloads.api import Checkpointable
 
     name, values = plan.resolve(params)
     wl = load(name)
     cfg = wl.make_config(values)
-    torch.set_num_threads(max(1, int(plan.cpus)))
-    seed_everything(cfg.seed)
+    if wl.uses_torch:
+        import torch
+
+        torch.set_num_threads(max(1, int(plan.cpus)))
+    seed_everything(cfg.seed, torch_too=wl.uses_torch)
     inst = wl.build(cfg, "cpu")
 
     start = 0

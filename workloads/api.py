@@ -91,6 +91,8 @@ class WorkloadDef:
         summary: one line for ``seqlab list``.
         pipeline: optional; for workloads that can run as a DeepSpeed pipeline
             (``kind: job`` with a ``parallelism`` block). See ``orchestrator/job.py``.
+        uses_torch: False for a workload that never touches torch (numpy only): its trials then
+            skip importing torch (about a second per trial process) to set threads and seeds.
     """
 
     name: str
@@ -103,6 +105,7 @@ class WorkloadDef:
     mode: Mode
     summary: str = ""
     pipeline: Callable[[Any], Any] | None = None
+    uses_torch: bool = True
 
     def make_config(self, values: Mapping[str, Any] | None = None) -> WorkloadConfig:
         """The workload's Config from plain (YAML) values; raises pydantic's ValidationError."""

@@ -46,4 +46,5 @@ WORKLOAD = WorkloadDef(
     metric="val/loss",
     mode="min",
     summary="Gradient descent on a noisy quadratic; fails on request. For tests and overhead benchmarks.",
+    uses_torch=False,
 )
