@@ -79,6 +79,7 @@ class FlowRNN(nn.Module):
         return (torch.stack(preds, dim=1) if preds else empty), states
 
 
+@torch.no_grad()
 def equivariance_error(model: FlowRNN, frames: torch.Tensor, v: int) -> float:
     """Relative error of the hidden states under a flow of velocity ``v``.
 
