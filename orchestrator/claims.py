@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from orchestrator.expr import Expectation, ExprError, check, parse
 from orchestrator.spec import Resources, Strict, Tracking, spec_hash
-from orchestrator.yamlio import SpecError, locate, read_yaml, validation_message
+from orchestrator.yamlio import SpecError, load_model
 
 
 class Arm(Strict):
@@ -68,21 +68,10 @@ class ClaimSpec(Strict):
 
 def load_claim(path: str | Path, *, check_workloads: bool = True) -> tuple[ClaimSpec, str]:
     """Read and check a claim file; every problem is a one-line SpecError."""
-    data, text = read_yaml(path)
-    if not isinstance(data, dict):
-        raise SpecError(f"{path}: expected a mapping of claim keys at the top level")
     try:
-        spec = ClaimSpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(validation_message(err, ClaimSpec, str(path), text)) from None
+        return load_model(path, ClaimSpec, what="claim", check=check_arms if check_workloads else None)
     except ExprError as err:
         raise SpecError(f"{path}: expect: {err}") from None
-    if check_workloads:
-        try:
-            check_arms(spec)
-        except SpecError as err:
-            raise locate(err, str(path), text) from None
-    return spec, text
 
 
 def check_arms(spec: ClaimSpec) -> None:

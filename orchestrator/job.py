@@ -33,9 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from orchestrator.yamlio import SpecError, locate, read_yaml, validation_message
+from orchestrator.spec import Strict
+from orchestrator.yamlio import SpecError, load_model, parse_model
 
 #: CPUs the Tune trial itself holds when it runs a pipelined job (its workers hold the rest).
 TRIAL_CPU = 0.05
@@ -44,10 +45,6 @@ TRIAL_CPU = 0.05
 POLL_ENV, POLL_S = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", 0.25
 
 OnReport = Callable[[dict[str, float], int], None]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 # -- the job file ------------------------------------------------------------------------------
@@ -139,24 +136,12 @@ class PipelineParts(Protocol):
 
 def parse_job(data: Any, *, source: str = "<job>", text: str = "") -> JobSpec:
     """Validate already-loaded YAML data as a :class:`JobSpec` (errors name key and line)."""
-    if not isinstance(data, dict):
-        raise SpecError(f"{source}: expected a mapping of job keys at the top level")
-    try:
-        return JobSpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(validation_message(err, JobSpec, source, text)) from None
+    return parse_model(data, JobSpec, what="job", source=source, text=text)
 
 
 def load_job(path: str | Path, *, check: bool = True) -> tuple[JobSpec, str]:
     """Read, parse and (``check``) validate a job file; returns the spec and the file's text."""
-    data, text = read_yaml(path)
-    spec = parse_job(data, source=str(path), text=text)
-    if check:
-        try:
-            validate_job(spec)
-        except SpecError as err:
-            raise locate(err, str(path), text) from None
-    return spec, text
+    return load_model(path, JobSpec, what="job", check=validate_job if check else None)
 
 
 # -- validation --------------------------------------------------------------------------------

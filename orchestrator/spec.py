@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from orchestrator.yamlio import SpecError, locate, read_yaml, validation_message
+from orchestrator.yamlio import SpecError, load_model, parse_model
 
 
 class Strict(BaseModel):
@@ -259,24 +259,12 @@ def _validate_values(wl, values: dict[str, Any], where: tuple[str, ...]) -> None
 
 def parse_sweep(data: Any, *, source: str = "<sweep>", text: str = "") -> SweepSpec:
     """Validate already-loaded YAML data as a :class:`SweepSpec` (errors name key and line)."""
-    if not isinstance(data, dict):
-        raise SpecError(f"{source}: expected a mapping of sweep keys at the top level")
-    try:
-        return SweepSpec.model_validate(data)
-    except ValidationError as err:
-        raise SpecError(validation_message(err, SweepSpec, source, text)) from None
+    return parse_model(data, SweepSpec, what="sweep", source=source, text=text)
 
 
 def load_sweep(path: str | Path, *, check_workload: bool = True) -> tuple[SweepSpec, str]:
     """Read, parse and check a sweep file; returns the spec and the file's text."""
-    data, text = read_yaml(path)
-    spec = parse_sweep(data, source=str(path), text=text)
-    if check_workload:
-        try:
-            check_against_workload(spec)
-        except SpecError as err:
-            raise locate(err, str(path), text) from None
-    return spec, text
+    return load_model(path, SweepSpec, what="sweep", check=check_against_workload if check_workload else None)
 
 
 def sweep_json_schema() -> dict[str, Any]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+M = TypeVar("M")
 
 import yaml
 
@@ -152,3 +154,30 @@ def validation_message(err: Any, model: Any, source: str, text: str) -> str:
         return f"{where}: missing required key '{key}'"
     message = first["msg"].removeprefix("Value error, ")
     return f"{where}: {key}: {message}"
+
+
+def parse_model(data: Any, model: type[M], *, what: str, source: str, text: str = "") -> M:
+    """Validate loaded YAML ``data`` as ``model``; a :class:`SpecError` names the key and its line."""
+    from pydantic import ValidationError
+
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: expected a mapping of {what} keys at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise SpecError(validation_message(err, model, source, text)) from None
+
+
+def load_model(path: str | Path, model: type[M], *, what: str, check: Callable[[M], None] | None = None) -> tuple[M, str]:
+    """Read, validate and (``check``) cross-check a spec file; returns the spec and its text.
+
+    ``check`` raises SpecErrors that carry a key path; they come out with the file and line.
+    """
+    data, text = read_yaml(path)
+    spec = parse_model(data, model, what=what, source=str(path), text=text)
+    if check is not None:
+        try:
+            check(spec)
+        except SpecError as err:
+            raise locate(err, str(path), text) from None
+    return spec, text
