@@ -27,6 +27,7 @@ import triton
 import triton.language as tl
 
 from kernels.delta_rule.product import expand_queries, select_outputs
+from kernels.triton_launch import chunk_launch_meta
 
 
 @triton.jit
@@ -207,15 +208,6 @@ def _wy_bwd_kernel(k_ptr, v_ptr, beta_ptr, hs_ptr, du_ptr, dkp_ptr, dk_ptr, dv_p
     tl.store(dbeta_ptr + row, b_dbeta.to(dbeta_ptr.dtype.element_ty), mask=m_t)
 
 
-def _launch_meta(q: torch.Tensor, K: int, V: int, BT: int) -> dict:
-    return dict(
-        K=K, V=V, BT=BT,
-        BK=max(16, triton.next_power_of_2(K)), BV=max(16, triton.next_power_of_2(V)),
-        PREC="ieee" if q.dtype in (torch.float32, torch.float64) else "tf32",
-        num_warps=4 if BT <= 32 else 8,
-    )
-
-
 class _DeltaRuleFunction(torch.autograd.Function):
     """Autograd wrapper over the sub-token (n = 1) kernels: inputs [B, L, H, D], L = T*n."""
 
@@ -225,7 +217,7 @@ class _DeltaRuleFunction(torch.autograd.Function):
         V = v.shape[-1]
         NT = triton.cdiv(L, chunk_size)
         q, k, v, beta = (x.contiguous() for x in (q, k, v, beta))
-        meta = _launch_meta(q, K, V, chunk_size)
+        meta = chunk_launch_meta(q, K, V, chunk_size)
         w = torch.empty(B, L, H, K, device=q.device, dtype=torch.float32)  # WY factors
         u = torch.empty(B, L, H, V, device=q.device, dtype=torch.float32)
         _wy_fwd_kernel[(NT, B * H)](k, v, beta, w, u, L, H, **meta)
@@ -244,7 +236,7 @@ class _DeltaRuleFunction(torch.autograd.Function):
         B, L, H, K = q.shape
         V = v.shape[-1]
         NT = hs.shape[2]
-        meta = _launch_meta(q, K, V, ctx.chunk_size)
+        meta = chunk_launch_meta(q, K, V, ctx.chunk_size)
         dq = torch.empty_like(q)
         dk_part = torch.empty(B, L, H, K, device=q.device, dtype=torch.float32)  # dk via Q Kᵀ and Kᵀ U'
         du = torch.empty(B, L, H, V, device=q.device, dtype=torch.float32)

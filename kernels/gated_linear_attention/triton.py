@@ -27,6 +27,8 @@ import torch
 import triton
 import triton.language as tl
 
+from kernels.triton_launch import chunk_launch_meta
+
 
 @triton.jit
 def _load_chunk(q_ptr, k_ptr, v_ptr, g_ptr, i_b, i_h, i_c, T, H, K: tl.constexpr, V: tl.constexpr,
@@ -180,15 +182,6 @@ def _gla_intra_bwd_kernel(q_ptr, k_ptr, v_ptr, g_ptr, do_ptr, dq_ptr, dk_ptr, dv
     tl.store(dv_ptr + row[:, None] * V + o_v[None, :], b_dv, mask=m_tv)
 
 
-def _launch_meta(q: torch.Tensor, K: int, V: int, BT: int) -> dict:
-    return dict(
-        K=K, V=V, BT=BT,
-        BK=max(16, triton.next_power_of_2(K)), BV=max(16, triton.next_power_of_2(V)),
-        PREC="ieee" if q.dtype in (torch.float32, torch.float64) else "tf32",
-        num_warps=4 if BT <= 32 else 8,
-    )
-
-
 class _GLAFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, g, h0, scale, chunk_size):
@@ -196,7 +189,7 @@ class _GLAFunction(torch.autograd.Function):
         V = v.shape[-1]
         NT = triton.cdiv(T, chunk_size)
         q, k, v, g = (x.contiguous() for x in (q, k, v, g))
-        meta = _launch_meta(q, K, V, chunk_size)
+        meta = chunk_launch_meta(q, K, V, chunk_size)
         prec = meta.pop("PREC")
         o_intra = torch.empty(B, T, H, V, device=q.device, dtype=torch.float32)
         _gla_intra_fwd_kernel[(NT, B * H)](q, k, v, g, o_intra, scale, T, H, **meta)
@@ -216,7 +209,7 @@ class _GLAFunction(torch.autograd.Function):
         B, T, H, K = q.shape
         V = v.shape[-1]
         NT = hs.shape[2]
-        meta = _launch_meta(q, K, V, ctx.chunk_size)
+        meta = chunk_launch_meta(q, K, V, ctx.chunk_size)
         prec = meta.pop("PREC")
         dq = torch.empty(B, T, H, K, device=q.device, dtype=torch.float32)
         dk = torch.empty(B, T, H, K, device=q.device, dtype=torch.float32)
