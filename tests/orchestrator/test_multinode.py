@@ -120,7 +120,7 @@ def test_a_worker_node_removed_mid_sweep_has_its_trials_rescheduled(nodes, tmp_p
     cluster.wait_for_nodes()
     spec, text = _spec(
         "multinode-lose-node",
-        search={"sampler": "random", "seed": 1, "num_trials": 4, "max_concurrent": 3},
+        search={"sampler": "random", "seed": 1, "num_trials": 4, "max_concurrent": 4},  # 4 CPUs in all: one trial must land on the victim
         fixed={"steps": 10, "eval_every": 2, "sleep_s": 0.5},
         limits={"max_failures": 3},
     )
