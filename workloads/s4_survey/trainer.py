@@ -49,7 +49,7 @@ class AddingRun:
     def train_step(self, step: int) -> dict[str, float]:
         """One AdamW step of MSE on the batch drawn from (seed, step).
 
-        Throughput is measured by ``benchmarks/ssm_throughput.py``, not reported here: the
+        Throughput is measured by ``benchmarks/throughput.py``, not reported here: the
         contract's restore check compares train_step metrics exactly, so they hold no timings.
         """
         x, y = adding_problem(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch, self.cfg.seq_len)

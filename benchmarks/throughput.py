@@ -1,0 +1,85 @@
+"""Training throughput of every family workload at its claim configs, on the CPU path, one thread.
+
+Each case is (workload, config overrides, tokens per train_step as a function of the config).
+A case's time is the median process-CPU time of ``--steps`` train steps after one warm-up step
+(CPU time, not wall time, so a shared machine inflates it less).
+
+Run: python -m benchmarks.throughput [--family recurrent] [--workload mamba] [--steps 3]
+Prints a Markdown table and the machine line; paste it into benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+CASES = [
+    # foundation
+    ("ar_net", {}, lambda c: c.batch * c.order),  # windows of `order` points
+    # algorithmic
+    ("verbatim_memory", {"arch": "transformer", "n_layers": 2}, lambda c: 16 * 95),
+    ("verbatim_memory", {"arch": "transformer", "n_layers": 1}, lambda c: 16 * 95),
+    ("verbatim_memory", {"arch": "lstm"}, lambda c: 16 * 95),
+    ("bigram_subnetworks", {}, lambda c: c.batch * (c.seq_len - 1)),  # LM phase (steps < lm_steps)
+    ("structformer", {}, lambda c: c.batch * 10),  # 5–20 words a sentence, about 10 on average
+    ("icll", {}, lambda c: c.batch * c.seq_len),
+    # recurrent
+    ("mamba", {"selective": True}, lambda c: c.batch * (c.seq_len + c.n_data)),
+    ("mamba", {"selective": False}, lambda c: c.batch * (c.seq_len + c.n_data)),
+    *[("s4_survey", {"model": m, "batch": 16}, lambda c: c.batch * c.seq_len) for m in ("s4d", "s4", "s5", "lstm")],
+    *[("s4", {"model": m}, lambda c: c.batch * c.side**2) for m in ("s4", "s4d", "transformer", "lstm")],
+    ("rnn_review", {"task": "adding", "cell": "lstm", "length": 100}, lambda c: c.batch * c.length),
+    ("rnn_review", {"task": "adding", "cell": "rnn", "length": 100}, lambda c: c.batch * c.length),
+    ("rnn_review", {"task": "tagging", "cell": "lstm", "bidirectional": True, "length": 30}, lambda c: c.batch * c.length),
+    ("deltaproduct", {"n_householder": 2, "negative_eigenvalues": True}, lambda c: c.batch * c.train_length),
+    ("deltaproduct", {"n_householder": 1, "negative_eigenvalues": True}, lambda c: c.batch * c.train_length),
+    ("flow_equivariant_rnn", {"max_velocity": 2}, lambda c: c.batch * 20),  # observed + predicted frames
+    ("flow_equivariant_rnn", {"max_velocity": 0}, lambda c: c.batch * 20),
+]
+
+
+def step_seconds(name: str, overrides: dict, steps: int) -> tuple[object, float]:
+    """Build ``name`` with ``overrides`` on CPU; median CPU seconds of ``steps`` train steps."""
+    from orchestrator.registry import load
+
+    workload = load(name)
+    cfg = workload.make_config(overrides)
+    run = workload.build(cfg, "cpu")
+    run.train_step(0)
+    times = []
+    for step in range(1, steps + 1):
+        start = time.process_time()
+        run.train_step(step)
+        times.append(time.process_time() - start)
+    return cfg, statistics.median(times)
+
+
+def main() -> None:
+    """Print one row per case (filtered by family or workload), and the machine."""
+    import torch
+
+    from benchmarks.machine import describe
+    from orchestrator.registry import load
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--family", help="Only workloads of this family.")
+    parser.add_argument("--workload", help="Only this workload.")
+    parser.add_argument("--steps", type=int, default=3, help="Timed steps per case (after one warm-up).")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(describe("cpu", 1))
+    print("| workload | family | config | tokens/step | step (CPU s) | tokens/s |")
+    print("|---|---|---|---|---|---|")
+    for name, overrides, tokens in CASES:
+        family = load(name).family
+        if (args.family and family != args.family) or (args.workload and name != args.workload):
+            continue
+        cfg, seconds = step_seconds(name, overrides, args.steps)
+        n = tokens(cfg)
+        print(f"| {name} | {family} | {overrides} | {n} | {seconds:.3f} | {n / seconds:,.0f} |", flush=True)
+    print(describe("cpu", 1))
+
+
+if __name__ == "__main__":
+    main()
