@@ -22,7 +22,8 @@ _announced: set[str] = set()
 #: Ops whose Triton path the automatic choice takes on CUDA: only those measured faster than the
 #: chunked path there and passing the GPU test tier (benchmarks/results/kernels-gpu.md, H200,
 #: 2026-11-27). gated_linear_attention's Triton ran 3.1x slower than chunk; delta_rule's Triton
-#: backward ran out of shared memory at D=64. Both stay reachable with backend="triton".
+#: backward ran out of shared memory at D=64 (fixed since by a two-deep pipeline, checked by
+#: compiling for sm_90 in CI, not yet timed on a GPU). Both stay reachable with backend="triton".
 TRITON_BY_DEFAULT: frozenset[str] = frozenset({"selective_scan"})
 
 

@@ -5,6 +5,17 @@ from __future__ import annotations
 import torch
 import triton
 
+STATE_LOOP_STAGES = 2
+"""Software-pipelining depth of the kernels that carry the state through a loop over chunks.
+
+Triton's default on NVIDIA is 3: each stage buffers every tile the loop loads (q, k, v or W/U,
+dO and the saved state: five or six BT × 64 float32 tiles at D = 64). At 3 stages the delta rule's
+backward state kernel needs 262,144 B of shared memory per block (278,528 B on the lent H200
+with triton 3.6), over the 232,448 B an sm_90 card allows; at 2 it needs 163,840 B, under the
+A100's 166,912 B too. Measured by ``python -m kernels.shared_memory``, which compiles for the
+card on any machine.
+"""
+
 
 def chunk_launch_meta(q: torch.Tensor, K: int, V: int, BT: int) -> dict:
     """Block sizes (powers of two, ≥ 16 so ``tl.dot`` is valid on GPUs), dot precision, warps."""

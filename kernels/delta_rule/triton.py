@@ -27,7 +27,7 @@ import triton
 import triton.language as tl
 
 from kernels.delta_rule.product import expand_queries, select_outputs
-from kernels.triton_launch import chunk_launch_meta
+from kernels.triton_launch import STATE_LOOP_STAGES, chunk_launch_meta
 
 
 @triton.jit
@@ -225,7 +225,8 @@ class _DeltaRuleFunction(torch.autograd.Function):
         hs = torch.empty(B, H, NT, K, V, device=q.device, dtype=torch.float32)  # chunk-start states
         ht = torch.empty(B, H, K, V, device=q.device, dtype=torch.float32)
         h0c = h0.float().contiguous() if h0 is not None else ht  # dummy pointer when absent
-        _delta_rule_fwd_kernel[(B * H,)](q, k, w, u, h0c, o, hs, ht, scale, L, H, NT, HAS_H0=h0 is not None, **meta)
+        _delta_rule_fwd_kernel[(B * H,)](q, k, w, u, h0c, o, hs, ht, scale, L, H, NT, HAS_H0=h0 is not None,
+                                         num_stages=STATE_LOOP_STAGES, **meta)
         ctx.save_for_backward(q, k, v, beta, w, u, hs)
         ctx.scale, ctx.chunk_size, ctx.h0_dtype = scale, chunk_size, None if h0 is None else h0.dtype
         return o, ht
@@ -244,7 +245,7 @@ class _DeltaRuleFunction(torch.autograd.Function):
         do = do.contiguous()
         dht_c = dht.float().contiguous() if dht is not None else dh0
         _delta_rule_bwd_state_kernel[(B * H,)](q, k, w, u, hs, do, dht_c, dq, dk_part, du, dh0, ctx.scale, L, H, NT,
-                                               HAS_DHT=dht is not None, **meta)
+                                               HAS_DHT=dht is not None, num_stages=STATE_LOOP_STAGES, **meta)
         dk, dv, dbeta = torch.empty_like(k), torch.empty_like(v), torch.empty_like(beta)
         _wy_bwd_kernel[(NT, B * H)](k, v, beta, hs, du, dk_part, dk, dv, dbeta, L, H, NT, **meta)
         dh0 = None if ctx.h0_dtype is None else dh0.to(ctx.h0_dtype)

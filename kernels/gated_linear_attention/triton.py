@@ -27,7 +27,7 @@ import torch
 import triton
 import triton.language as tl
 
-from kernels.triton_launch import chunk_launch_meta
+from kernels.triton_launch import STATE_LOOP_STAGES, chunk_launch_meta
 
 
 @triton.jit
@@ -198,7 +198,7 @@ class _GLAFunction(torch.autograd.Function):
         ht = torch.empty(B, H, K, V, device=q.device, dtype=torch.float32)
         h0c = h0.float().contiguous() if h0 is not None else ht  # dummy pointer when absent
         _gla_fwd_kernel[(B * H,)](q, k, v, g, h0c, o_intra, o, hs, ht, scale, T, H, NT,
-                                  HAS_H0=h0 is not None, PREC=prec, **meta)
+                                  HAS_H0=h0 is not None, PREC=prec, num_stages=STATE_LOOP_STAGES, **meta)
         ctx.save_for_backward(q, k, v, g, hs, ht)
         ctx.scale, ctx.chunk_size, ctx.h0_dtype = scale, chunk_size, None if h0 is None else h0.dtype
         return o, ht
@@ -218,7 +218,7 @@ class _GLAFunction(torch.autograd.Function):
         do = do.contiguous()
         dht_c = dht.float().contiguous() if dht is not None else dh0
         _gla_bwd_state_kernel[(B * H,)](q, k, v, g, hs, do, dht_c, dq, dk, dv, dh0, ctx.scale, T, H, NT,
-                                        HAS_DHT=dht is not None, PREC=prec, **meta)
+                                        HAS_DHT=dht is not None, PREC=prec, num_stages=STATE_LOOP_STAGES, **meta)
         _gla_intra_bwd_kernel[(NT, B * H)](q, k, v, g, do, dq, dk, dv, ctx.scale, T, H, **meta)
         # dg_t = Σ_{s ≥ t} (q_s dq_s − k_s dk_s) + Σ_v S_T dS_T   (all in float32)
         dlogdecay = q.float() * dq - k.float() * dk  # (B, T, H, K)
