@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 import torch
 
 import kernels.selective_scan.chunk as chunk_module
 from kernels.selective_scan import chunk_selective_scan, naive_selective_scan, selective_scan
-from kernels.testing import assert_close
+from kernels.testing import assert_close, triton_refusal_without_interpreter
 
 NAMES = ("y", "final_state", "dx", "ddelta", "dA", "dB", "dC", "dD", "dz", "dh0")
 
@@ -129,19 +127,8 @@ def test_invalid_arguments_raise_specific_errors(change, message):
 
 
 def test_explicit_triton_on_cpu_without_interpreter_raises_backend_unavailable():
-    code = (
-        "import torch\n"
-        "from kernels.selective_scan import selective_scan\n"
-        "from kernels.dispatch import BackendUnavailable\n"
-        "x = torch.zeros(1, 2, 1, 4)\n"
-        "try:\n"
-        "    selective_scan(x, x + 0.1, -torch.ones(1, 4, 3), torch.zeros(1, 2, 1, 3), torch.zeros(1, 2, 1, 3), backend='triton')\n"
-        "except BackendUnavailable as e:\n"
-        "    print('unavailable:', e)\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
-    assert "unavailable: selective_scan: backend='triton'" in out.stdout, out.stderr
+    message = triton_refusal_without_interpreter("selective_scan", "x = torch.zeros(1, 2, 1, 4); z = torch.zeros(1, 2, 1, 3); selective_scan(x, x + 0.1, -torch.ones(1, 4, 3), z, z, backend='triton')")
+    assert message.startswith("selective_scan: backend='triton' requested but tensors are on cpu"), message
 
 
 @pytest.mark.gpu
