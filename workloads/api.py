@@ -58,7 +58,11 @@ class Trainable(Protocol):
     """What ``build`` returns: one run of a workload, driven step by step."""
 
     def train_step(self, step: int) -> Mapping[str, float]:
-        """One optimisation step on the batch for ``step``; returns at least ``loss``."""
+        """One optimisation step on the batch for ``step``; returns at least ``loss``.
+
+        Metrics are a function of (seed, step) and the state, except those under ``time/``
+        (e.g. ``time/tokens_per_s``), which the conformance suite's restore check ignores.
+        """
         ...
 
     def evaluate(self) -> Mapping[str, float]:

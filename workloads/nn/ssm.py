@@ -9,6 +9,11 @@ Block (paper Fig. 3): in_proj → (x, z); x → causal depthwise conv1d → SiLU
 With ``selective=False`` Δ, B and C are parameters, the same at every position: a linear
 time-invariant (S4D-real-like) SSM inside the same block, the paper's "S4 in the Mamba block"
 baseline. ``backend`` is handed to :func:`kernels.selective_scan.selective_scan`.
+
+Training-free knobs for length extrapolation (Stuffed Mamba, Chen et al. 2024), all off by
+default: ``delta_scale`` multiplies Δ (forget more), ``window`` restarts the scan so that each
+position sees only the last ``window``..``2·window − 1`` SSM inputs, and ``keep_state`` stores
+the state after the last token in ``last_state``.
 """
 
 from __future__ import annotations
@@ -42,6 +47,14 @@ class MambaBlock(nn.Module):
         backend: selective_scan backend ("naive", "chunk", "triton" or None for automatic).
         chunk_size: the kernel's chunk size.
         dt_min, dt_max: range of the initial Δ.
+
+    Attributes set after construction (eval-time, training-free; defaults leave the block as is):
+        delta_scale: Δ ← delta_scale · Δ before the scan (1.0: off).
+        window: if > 0, a block-restart window: the sequence is cut into blocks of ``window``
+            tokens and each block is scanned from a zero state at the start of the block before
+            it, so the state at t holds only inputs from the last window..2·window − 1 tokens.
+        keep_state: if True, ``last_state`` holds the (B, H, N, P) state after the last token
+            (of the last window when ``window`` > 0).
     """
 
     def __init__(
@@ -80,6 +93,8 @@ class MambaBlock(nn.Module):
         self.A_log = nn.Parameter(torch.log(torch.arange(1, d_state + 1, dtype=torch.float32)).repeat(d_inner, 1))
         self.D = nn.Parameter(torch.ones(d_inner))
         self.out_proj = nn.Linear(d_inner, d_model, bias=False)
+        self.delta_scale, self.window, self.keep_state = 1.0, 0, False
+        self.last_state: torch.Tensor | None = None
 
     def ssm_inputs(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Δ (B, T, d_inner) and B, C (B, T, N) for the conv-activated x (B, T, d_inner)."""
@@ -98,19 +113,50 @@ class MambaBlock(nn.Module):
         x = self.conv(x.transpose(1, 2))[..., :T].transpose(1, 2)  # (B, T, d_inner) -> (B, d_inner, T) and back
         x = F.silu(x)
         delta, Bt, Ct = self.ssm_inputs(x)
+        if self.delta_scale != 1.0:
+            delta = delta * self.delta_scale
         # (B, T, d_inner) -> (B, T, H, P); (B, T, N) -> (B, T, H, N) shared by every head
-        y, _ = selective_scan(
+        args = (
             x.reshape(batch, T, H, P),
             delta.reshape(batch, T, H, P),
             -torch.exp(self.A_log).view(H, P, N),  # (d_inner, N) -> (H, P, N)
             Bt[:, :, None].expand(batch, T, H, N),
             Ct[:, :, None].expand(batch, T, H, N),
-            self.D.view(H, P),
-            z.reshape(batch, T, H, P),
-            chunk_size=self.chunk_size,
-            backend=self.backend,
         )
+        if self.window and T > self.window:
+            y = self._windowed_scan(*args, z.reshape(batch, T, H, P))
+        else:
+            y, state = selective_scan(
+                *args, self.D.view(H, P), z.reshape(batch, T, H, P),
+                output_final_state=self.keep_state, chunk_size=self.chunk_size, backend=self.backend,
+            )
+            if self.keep_state:
+                self.last_state = state.detach()
         return self.out_proj(y.reshape(batch, T, self.d_inner))  # (B, T, H, P) -> (B, T, d_inner)
+
+    def _windowed_scan(self, x, delta, A, Bt, Ct, z) -> torch.Tensor:
+        """The scan restarted every ``window`` tokens with one block of warm-up; (B, T, H, P) out.
+
+        Blocks k = 0..nb−1 of r tokens are scanned as windows [(k−1)r, (k+1)r) from a zero state
+        (a zero-padded front block has Δ = 0: a no-op step); the second half of each is kept.
+        """
+        r, (batch, T, H, P) = self.window, x.shape
+        nb = -(-T // r)
+
+        def windows(t: torch.Tensor) -> torch.Tensor:
+            t = F.pad(t, (0, 0, 0, 0, r, nb * r - T))  # (B, T, H, F) -> (B, (nb + 1)·r, H, F)
+            t = t.unfold(1, 2 * r, r)  # -> (B, nb, H, F, 2r)
+            return t.permute(0, 1, 4, 2, 3).reshape(batch * nb, 2 * r, H, t.shape[3])  # -> (B·nb, 2r, H, F)
+
+        y, state = selective_scan(
+            windows(x), windows(delta), A, windows(Bt), windows(Ct),
+            output_final_state=self.keep_state, chunk_size=self.chunk_size, backend=self.backend,
+        )
+        if self.keep_state:
+            self.last_state = state.view(batch, nb, *state.shape[1:])[:, -1].detach()  # (B·nb, H, N, P) -> last window's
+        y = y.view(batch, nb, 2 * r, H, P)[:, :, r:].reshape(batch, nb * r, H, P)[:, :T]  # second halves, in order
+        y = y + self.D.view(H, P) * x
+        return y * F.silu(z)
 
 
 class ResidualMamba(nn.Module):
