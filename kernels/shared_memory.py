@@ -39,6 +39,7 @@ def launches(size: int = 64, chunk: int = 64) -> list[Launch]:
     """Every Triton launch of the ops at head size ``size`` (K = V = P) in float32."""
     import torch
 
+    from kernels.gated_linear_attention.triton import SUB_BLOCK, SUB_BLOCK_WARPS
     from kernels.selective_scan.triton import _blocks
     from kernels.triton_launch import STATE_LOOP_STAGES, chunk_launch_meta
 
@@ -52,10 +53,10 @@ def launches(size: int = 64, chunk: int = 64) -> list[Launch]:
         Launch("delta_rule", "_delta_rule_fwd_kernel", {**meta, "HAS_H0": True}, **state),
         Launch("delta_rule", "_delta_rule_bwd_state_kernel", {**meta, "HAS_DHT": True}, **state),
         Launch("delta_rule", "_wy_bwd_kernel", meta, warps),
-        Launch("gated_linear_attention", "_gla_intra_fwd_kernel", meta, warps),
+        Launch("gated_linear_attention", "_gla_intra_fwd_kernel", {**meta, "BC": SUB_BLOCK}, SUB_BLOCK_WARPS),
         Launch("gated_linear_attention", "_gla_fwd_kernel", {**meta, "HAS_H0": True}, **state),
         Launch("gated_linear_attention", "_gla_bwd_state_kernel", {**meta, "HAS_DHT": True}, **state),
-        Launch("gated_linear_attention", "_gla_intra_bwd_kernel", meta, warps),
+        Launch("gated_linear_attention", "_gla_intra_bwd_kernel", {**meta, "BC": SUB_BLOCK}, SUB_BLOCK_WARPS),
         Launch("selective_scan", "_fwd_kernel", {**scan, "HAS_H0": True}, 2),
         Launch("selective_scan", "_bwd_kernel", {**scan, "HAS_GHT": True}, 2),
     ]

@@ -131,6 +131,9 @@ TRITON_CASES = [
     pytest.param(1, 63, 1, 1.0, True, 16, id="B1-T63-H1-h0-chunk16"),
     pytest.param(2, 20, 1, 10.0, True, 16, id="B2-T20-H1-strong-decay-h0-chunk16"),
     pytest.param(1, 40, 2, 1.0, False, 32, id="B1-T40-H2-chunk32"),
+    # chunk 64 = four 16-row sub-blocks (tl.dot between them); T = 100 ends inside the third
+    pytest.param(1, 100, 1, 1.0, True, 64, id="B1-T100-H1-h0-chunk64"),
+    pytest.param(1, 100, 1, 10.0, False, 64, id="B1-T100-H1-strong-decay-chunk64"),
 ]
 
 
