@@ -256,3 +256,18 @@ def board_markdown(rows: list[tuple[ClaimResult | None, Path, str]]) -> str:
             f"| {path.stem} | {result.paper} | {result.verdict} | {result.metric}: {', '.join(numbers)}<br>{checks} | {result.seconds:.0f} s |"
         )
     return "\n".join(lines) + "\n"
+
+
+def merge_board(old: str, new: str) -> str:
+    """Board ``new`` with the rows of ``old`` it does not re-run kept, all in claim-name order.
+
+    Rows are keyed by their first cell (the claim file's stem); text outside the table in
+    ``old`` is dropped, so the caller writes a fresh heading.
+    """
+    def rows(board: str) -> dict[str, str]:
+        table = [line for line in board.splitlines() if line.startswith("| ") and not line.startswith("| claim |")]
+        return {line.split("|")[1].strip(): line for line in table}
+
+    merged = {**rows(old), **rows(new)}
+    header = board_markdown([]).splitlines()
+    return "\n".join(header + [merged[name] for name in sorted(merged)]) + "\n"

@@ -257,12 +257,24 @@ def claims(
     report: Optional[Path] = typer.Option(None, "--report", help="Write the board (Markdown) here."),
     runs_dir: Path = RUNS_DIR,
     num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="CPUs for the in-process Ray (default: all)."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated claim file names (stems) to run."),
+    update: bool = typer.Option(False, "--update", help="Keep the report's other rows; replace only those re-run."),
 ) -> None:
     """Run every claim (of a family) and print/write the board; exit 1 if any FAILs."""
-    from orchestrator.claims import board_markdown, discover, families, load_claim
+    from orchestrator.claims import board_markdown, discover, families, load_claim, merge_board
 
+    if update and report is None:
+        _fail("--update needs --report FILE (the board whose rows it keeps)")
+    paths = discover(folder)
+    if only:
+        wanted = [name.strip() for name in only.split(",") if name.strip()]
+        unknown = sorted(set(wanted) - {p.stem for p in paths})
+        if unknown:
+            _fail(f"--only names no claim file in {folder}: {', '.join(unknown)} "
+                  f"(have: {', '.join(p.stem for p in paths)})")
+        paths = [p for p in paths if p.stem in wanted]
     chosen = []
-    for path in discover(folder):
+    for path in paths:
         try:
             spec, text = load_claim(path)
         except SpecError as err:
@@ -291,8 +303,16 @@ def claims(
     typer.echo(board)
     if report:
         stamp = time.strftime("%Y-%m-%d %H:%M")
+        title = f"# Claims board{' (' + family + ')' if family else ''}, {stamp}\n\n"
+        if update and report.exists():
+            old = report.read_text()
+            notes = [line for line in old.splitlines() if line.startswith("Rows re-run at ")]
+            names = ", ".join(path.stem for _, path, _ in rows)
+            notes.append(f"Rows re-run at {stamp}: {names}; the others are kept from the earlier board.")
+            title += "\n".join(notes) + "\n\n"
+            board = merge_board(old, board)
         report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(f"# Claims board{' (' + family + ')' if family else ''}, {stamp}\n\n{board}")
+        report.write_text(title + board)
         typer.echo(f"board written to {report}")
     if any(r is None or r.verdict != "PASS" for r, _, _ in rows):
         raise typer.Exit(1)

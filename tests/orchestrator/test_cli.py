@@ -163,3 +163,33 @@ def test_claim_naming_an_unknown_arm_is_a_spec_error(tmp_path):
     result = invoke("validate", str(tmp_path / "claim.yaml"))
     assert result.exit_code == 2
     assert "names unknown arm(s) heavvy" in result.output
+
+
+def test_claims_board_runs_a_folder_and_update_reruns_only_the_named_claim(tmp_path):
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    (folder / "a_pass.yaml").write_text(CLAIM.replace("EXPECT", "mean(heavy) <= 0.5 * mean(plain)").replace("probe-momentum", "a-pass"))
+    (folder / "b_fail.yaml").write_text(CLAIM.replace("EXPECT", "std(plain) > 100").replace("probe-momentum", "b-fail"))
+    board = tmp_path / "board.md"
+    cmd = [*SEQLAB, "claims", "--dir", str(folder), "--report", str(board), "--num-cpus", "2"]
+    first = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 1, first.stdout + first.stderr  # one claim FAILs
+    rows = [line for line in board.read_text().splitlines() if line.startswith("| a_pass") or line.startswith("| b_fail")]
+    assert [r.split("|")[3].strip() for r in rows] == ["PASS", "FAIL"], board.read_text()
+
+    (folder / "b_fail.yaml").write_text(CLAIM.replace("EXPECT", "std(plain) < 100").replace("probe-momentum", "b-fail"))
+    again = subprocess.run([*cmd, "--only", "b_fail", "--update"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    text = board.read_text()
+    rows = [line for line in text.splitlines() if line.startswith("| a_pass") or line.startswith("| b_fail")]
+    assert [r.split("|")[3].strip() for r in rows] == ["PASS", "PASS"], text
+    assert "Rows re-run at " in text and ": b_fail;" in text
+
+
+def test_claims_only_naming_no_claim_file_is_a_clear_error(tmp_path):
+    folder = tmp_path / "claims"
+    folder.mkdir()
+    (folder / "a_pass.yaml").write_text(CLAIM.replace("EXPECT", "mean(heavy) < 1"))
+    result = invoke("claims", "--dir", str(folder), "--only", "a_pas")
+    assert result.exit_code == 2
+    assert "--only names no claim file" in result.output and "a_pas" in result.output and "have: a_pass" in result.output
