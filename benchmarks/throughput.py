@@ -24,6 +24,8 @@ CASES = [
     ("bigram_subnetworks", {}, lambda c: c.batch * (c.seq_len - 1)),  # LM phase (steps < lm_steps)
     ("structformer", {}, lambda c: c.batch * 10),  # 5–20 words a sentence, about 10 on average
     ("icll", {}, lambda c: c.batch * c.seq_len),
+    ("nsr", {"variant": "nsr"}, lambda c: c.batch * 8),  # one EM iteration; ~8 tokens an expression (curriculum: early steps shorter)
+    ("nsr", {"variant": "transformer", "batch": 64, "lr": 1.0e-3}, lambda c: c.batch * 11),  # ~8 tokens + '=' + 2 digits
     # recurrent
     ("mamba", {"selective": True}, lambda c: c.batch * (c.seq_len + c.n_data)),
     ("mamba", {"selective": False}, lambda c: c.batch * (c.seq_len + c.n_data)),
@@ -36,6 +38,7 @@ CASES = [
     ("deltaproduct", {"n_householder": 1, "negative_eigenvalues": True}, lambda c: c.batch * c.train_length),
     ("flow_equivariant_rnn", {"max_velocity": 2}, lambda c: c.batch * 20),  # observed + predicted frames
     ("flow_equivariant_rnn", {"max_velocity": 0}, lambda c: c.batch * 20),
+    *[("lssl", o, lambda c: c.batch * c.side**2) for o in ({"init": "legs"}, {"model": "lstm", "lr": 2.0e-3})],
 ]
 
 
