@@ -39,6 +39,7 @@ CASES = [
     ("flow_equivariant_rnn", {"max_velocity": 2}, lambda c: c.batch * 20),  # observed + predicted frames
     ("flow_equivariant_rnn", {"max_velocity": 0}, lambda c: c.batch * 20),
     *[("lssl", o, lambda c: c.batch * c.side**2) for o in ({"init": "legs"}, {"model": "lstm", "lr": 2.0e-3})],
+    *[("hydra", {"mixer": m}, lambda c: c.batch * c.seq_len) for m in ("hydra", "add", "concat", "toeplitz", "causal")],
 ]
 
 
