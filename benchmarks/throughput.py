@@ -40,6 +40,7 @@ CASES = [
     ("flow_equivariant_rnn", {"max_velocity": 0}, lambda c: c.batch * 20),
     *[("lssl", o, lambda c: c.batch * c.side**2) for o in ({"init": "legs"}, {"model": "lstm", "lr": 2.0e-3})],
     *[("hydra", {"mixer": m}, lambda c: c.batch * c.seq_len) for m in ("hydra", "add", "concat", "toeplitz", "causal")],
+    *[("miras", {"variant": v}, lambda c: c.batch * (2 * c.n_pairs + c.n_queries + c.n_filler)) for v in ("linear", "deltanet", "moneta", "yaad", "memora")],
 ]
 
 
