@@ -1,0 +1,76 @@
+"""Train SpikMamba-lite, its ANN twin or a spiking CNN on synthetic event gestures."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from workloads.nn.spiking import firing_rate
+from workloads.spikmamba.model import SpikingCNN, SpikMamba
+from workloads.tasks.event_gestures import N_CLASSES, event_frames
+
+
+class EventRun:
+    """One run: model, AdamW with cosine decay, a fixed held-out set of event clips."""
+
+    def __init__(self, cfg, device: str = "cpu") -> None:
+        self.cfg, self.device = cfg, device
+        torch.manual_seed(cfg.seed)
+        lif = {"tau": cfg.tau, "v_th": cfg.v_th, "alpha": cfg.alpha, "surrogate": cfg.surrogate}
+        if cfg.model == "scnn":
+            self.model = SpikingCNN(N_CLASSES, cfg.stem_channels, cfg.d_model, cfg.size, lif)
+        else:
+            self.model = SpikMamba(
+                N_CLASSES, cfg.stem_channels, cfg.d_model, cfg.layers, cfg.d_state, cfg.model == "spikmamba", lif
+            )
+        self.model.to(device)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.01)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: 0.05 + 0.475 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
+        )
+        self.eval_set = self.batch(np.random.default_rng([cfg.seed, 10**6]), cfg.eval_batch)
+
+    def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``size`` clips: frames (size, T, 2, S, S) and labels (size,)."""
+        c = self.cfg
+        x, y = event_frames(rng, size, c.frames, c.size, noise=c.noise)
+        return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
+
+    def train_step(self, step: int) -> dict[str, float]:
+        """One AdamW step of cross-entropy on the batch drawn from (seed, step)."""
+        x, y = self.batch(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch)
+        logits, spikes = self.model(x)
+        loss = F.cross_entropy(logits, y)
+        self.opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.opt.step()
+        self.sched.step()
+        return {"loss": float(loss.detach()), "firing_rate": firing_rate(spikes)}
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """``val/acc`` (in %), ``val/loss`` and ``val/firing_rate`` (0 for the ANN) on the held-out clips."""
+        self.model.eval()
+        x, y = self.eval_set
+        logits, spikes = self.model(x)
+        self.model.train()
+        return {
+            "val/acc": 100.0 * float((logits.argmax(-1) == y).float().mean()),
+            "val/loss": float(F.cross_entropy(logits, y)),
+            "val/firing_rate": firing_rate(spikes),
+            "val/params": float(sum(p.numel() for p in self.model.parameters())),
+        }
+
+    def state_dict(self) -> dict:
+        """Model (with BatchNorm statistics), optimiser and schedule."""
+        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` saved."""
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
