@@ -7,17 +7,30 @@ Written out rather than built from ``nn.TransformerEncoder`` so attention weight
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 
+def rotary(x: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
+    """Rotary position embedding (Su et al. 2021) of (B, nh, T, hs) queries or keys: each pair of
+    channels (2i, 2i+1) at position t is rotated by the angle t * base^(-2i/hs)."""
+    T, hs = x.shape[-2], x.shape[-1]
+    freqs = base ** (-torch.arange(0, hs, 2, device=x.device, dtype=x.dtype) / hs)  # (hs/2,)
+    ang = torch.arange(T, device=x.device, dtype=x.dtype)[:, None] * freqs  # (T, hs/2)
+    cos, sin = ang.cos(), ang.sin()
+    x1, x2 = x[..., 0::2], x[..., 1::2]  # (B, nh, T, hs/2) each
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)  # (B, nh, T, hs/2, 2) -> (B, nh, T, hs)
+
+
 class SelfAttention(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, causal: bool) -> None:
+    def __init__(self, d_model: int, n_heads: int, causal: bool, rope: bool = False) -> None:
         super().__init__()
         assert d_model % n_heads == 0, f"d_model {d_model} is not divisible by n_heads {n_heads}"
-        self.n_heads, self.causal = n_heads, causal
+        assert not rope or (d_model // n_heads) % 2 == 0, "rotary positions need an even head size"
+        self.n_heads, self.causal, self.rope = n_heads, causal, rope
         self.qkv = nn.Linear(d_model, 3 * d_model)
         self.out = nn.Linear(d_model, d_model)
         self.last_weights: torch.Tensor | None = None  # (B, nh, T, T), kept when record=True
@@ -27,6 +40,8 @@ class SelfAttention(nn.Module):
         q, k, v = self.qkv(x).split(C, dim=-1)
         # (B, T, C) -> (B, nh, T, hs)
         q, k, v = (t.view(B, T, self.n_heads, C // self.n_heads).transpose(1, 2) for t in (q, k, v))
+        if self.rope:
+            q, k = rotary(q), rotary(k)
         scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, nh, T, T)
         if self.causal:
             mask = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1)
@@ -40,10 +55,10 @@ class SelfAttention(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, d_model: int, n_heads: int, causal: bool, mlp_ratio: int = 4) -> None:
+    def __init__(self, d_model: int, n_heads: int, causal: bool, mlp_ratio: int = 4, rope: bool = False) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(d_model)
-        self.attn = SelfAttention(d_model, n_heads, causal)
+        self.attn = SelfAttention(d_model, n_heads, causal, rope)
         self.ln2 = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(
             nn.Linear(d_model, mlp_ratio * d_model), nn.GELU(), nn.Linear(mlp_ratio * d_model, d_model)
@@ -55,7 +70,7 @@ class Block(nn.Module):
 
 
 class TinyTransformer(nn.Module):
-    """Token embedding + learned positions + ``n_layers`` blocks + a linear head.
+    """Token embedding + positions + ``n_layers`` blocks + a linear head.
 
     Args:
         vocab: input vocabulary size.
@@ -65,6 +80,8 @@ class TinyTransformer(nn.Module):
         max_len: longest sequence the position table covers.
         causal: True for a left-to-right language model, False for an encoder.
         n_out: output classes per position (defaults to ``vocab``).
+        pos: ``"learned"`` absolute position table (the default) or ``"rope"``: rotary
+            positions inside attention (relative; no position table, any length).
     """
 
     def __init__(
@@ -77,21 +94,24 @@ class TinyTransformer(nn.Module):
         *,
         causal: bool = True,
         n_out: int | None = None,
+        pos: Literal["learned", "rope"] = "learned",
     ) -> None:
         super().__init__()
         self.max_len = max_len
         self.embed = nn.Embedding(vocab, d_model)
-        self.pos = nn.Embedding(max_len, d_model)
-        self.blocks = nn.ModuleList(Block(d_model, n_heads, causal) for _ in range(n_layers))
+        self.pos = nn.Embedding(max_len, d_model) if pos == "learned" else None
+        self.blocks = nn.ModuleList(Block(d_model, n_heads, causal, rope=pos == "rope") for _ in range(n_layers))
         self.ln_f = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, n_out or vocab)
 
     def hidden(self, tokens: torch.Tensor, record: bool = False) -> torch.Tensor:
         """(B, T) token ids -> (B, T, d_model) final hidden states."""
         T = tokens.shape[1]
-        if T > self.max_len:
-            raise ValueError(f"sequence length {T} exceeds max_len {self.max_len}")
-        x = self.embed(tokens) + self.pos(torch.arange(T, device=tokens.device))  # (B, T, C)
+        x = self.embed(tokens)  # (B, T, C)
+        if self.pos is not None:
+            if T > self.max_len:
+                raise ValueError(f"sequence length {T} exceeds max_len {self.max_len}")
+            x = x + self.pos(torch.arange(T, device=tokens.device))
         for block in self.blocks:
             x = block(x, record=record)
         return self.ln_f(x)

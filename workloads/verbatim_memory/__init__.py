@@ -21,6 +21,7 @@ class Config(WorkloadConfig):
     n_layers: int = Field(2, ge=1, description="Transformer blocks (ignored by the LSTM).")
     d_model: int = Field(64, ge=8, description="Transformer width and LSTM embedding size.")
     n_heads: int = Field(4, ge=1, description="Attention heads per Transformer block.")
+    pos: Literal["learned", "rope"] = Field("learned", description="Transformer positions: learned absolute table or rotary (relative).")
     lstm_hidden: int = Field(128, ge=8, description="LSTM hidden size.")
     batch: int = Field(16, ge=1, description="Documents per training batch.")
     doc_len: int = Field(96, ge=32, description="Tokens per training document.")

@@ -27,4 +27,4 @@ def make_model(cfg, vocab: int) -> nn.Module:
         return LSTMLM(vocab, cfg.d_model, cfg.lstm_hidden)
     from workloads.nn.transformer import TinyTransformer
 
-    return TinyTransformer(vocab, cfg.d_model, cfg.n_layers, cfg.n_heads, max_len=max(cfg.doc_len, 128))
+    return TinyTransformer(vocab, cfg.d_model, cfg.n_layers, cfg.n_heads, max_len=max(cfg.doc_len, 128), pos=cfg.pos)

@@ -8,6 +8,11 @@ class TestVerbatimMemoryTransformer(WorkloadTestCase):
     tiny = {"steps": 4, "eval_every": 2, "batch": 4, "doc_len": 48, "max_delay": 8, "eval_lists": 4, "d_model": 16, "n_heads": 2}
 
 
+class TestVerbatimMemoryRotaryTransformer(WorkloadTestCase):
+    name = "verbatim_memory"
+    tiny = {**TestVerbatimMemoryTransformer.tiny, "pos": "rope"}
+
+
 class TestVerbatimMemoryLSTM(WorkloadTestCase):
     name = "verbatim_memory"
     tiny = {**TestVerbatimMemoryTransformer.tiny, "arch": "lstm", "lstm_hidden": 16}
