@@ -20,6 +20,8 @@ CASES = [
     # algorithmic
     ("verbatim_memory", {"arch": "transformer", "n_layers": 2}, lambda c: 16 * 95),
     ("verbatim_memory", {"arch": "transformer", "n_layers": 1}, lambda c: 16 * 95),
+    ("verbatim_memory", {"arch": "transformer", "n_layers": 2, "pos": "rope"}, lambda c: 16 * 95),
+    ("verbatim_memory", {"arch": "transformer", "n_layers": 1, "pos": "rope"}, lambda c: 16 * 95),
     ("verbatim_memory", {"arch": "lstm"}, lambda c: 16 * 95),
     ("bigram_subnetworks", {}, lambda c: c.batch * (c.seq_len - 1)),  # LM phase (steps < lm_steps)
     ("structformer", {}, lambda c: c.batch * 10),  # 5–20 words a sentence, about 10 on average
