@@ -28,8 +28,6 @@ CASES = [
     ("icll", {}, lambda c: c.batch * c.seq_len),
     ("nsr", {"variant": "nsr"}, lambda c: c.batch * 8),  # one EM iteration; ~8 tokens an expression (curriculum: early steps shorter)
     ("nsr", {"variant": "transformer", "batch": 64, "lr": 1.0e-3}, lambda c: c.batch * 11),  # ~8 tokens + '=' + 2 digits
-    ("nsr", {"variant": "nsr"}, lambda c: c.batch * 8),  # one EM iteration; ~8 tokens an expression (curriculum: early steps shorter)
-    ("nsr", {"variant": "transformer", "batch": 64, "lr": 1.0e-3}, lambda c: c.batch * 11),  # ~8 tokens + '=' + 2 digits
     # recurrent
     ("mamba", {"selective": True}, lambda c: c.batch * (c.seq_len + c.n_data)),
     ("mamba", {"selective": False}, lambda c: c.batch * (c.seq_len + c.n_data)),
