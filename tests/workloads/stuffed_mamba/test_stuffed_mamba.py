@@ -19,6 +19,20 @@ class TestStuffedMamba(WorkloadTestCase):
     tiny = TINY
 
 
+class TestStuffedMambaPasskey(WorkloadTestCase):
+    name = "stuffed_mamba"
+    tiny = {**TINY, "task": "passkey", "train_len": 24, "n_digits": 2, "passkey_lengths": (24, 48)}
+
+
+def test_passkey_reports_the_claim_metric_and_capacity():
+    from orchestrator.registry import load
+
+    wl = load("stuffed_mamba")
+    run = wl.build(wl.make_config(TestStuffedMambaPasskey.tiny), "cpu")
+    m = run.evaluate()
+    assert {"val/loss", "val/capacity", "val/acc_24", "val/acc_48"} <= set(m) and m["val/capacity"] in (0.0, 24.0, 48.0)
+
+
 def _block() -> MambaBlock:
     torch.manual_seed(0)
     return MambaBlock(16, d_state=4, expand=2, dt_min=1e-2, dt_max=0.5)
