@@ -31,6 +31,8 @@ CASES = [
     # recurrent
     ("mamba", {"selective": True}, lambda c: c.batch * (c.seq_len + c.n_data)),
     ("mamba", {"selective": False}, lambda c: c.batch * (c.seq_len + c.n_data)),
+    ("stuffed_mamba", {}, lambda c: c.batch * c.train_len),  # char-LM at 64
+    ("stuffed_mamba", {"task": "passkey", "train_len": 128, "batch": 8}, lambda c: c.batch * c.train_len),
     *[("s4_survey", {"model": m, "batch": 16}, lambda c: c.batch * c.seq_len) for m in ("s4d", "s4", "s5", "lstm")],
     *[("s4", {"model": m}, lambda c: c.batch * c.side**2) for m in ("s4", "s4d", "transformer", "lstm")],
     ("rnn_review", {"task": "adding", "cell": "lstm", "length": 100}, lambda c: c.batch * c.length),
