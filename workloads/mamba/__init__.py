@@ -16,8 +16,8 @@ from workloads.api import WorkloadConfig, WorkloadDef
 
 
 class Config(WorkloadConfig):
-    steps: int = Field(800, ge=1, description="Optimisation steps (train_step calls).")
-    eval_every: int = Field(200, ge=1, description="Evaluate and report every this many steps.")
+    steps: int = Field(400, ge=1, description="Optimisation steps (train_step calls).")
+    eval_every: int = Field(100, ge=1, description="Evaluate and report every this many steps.")
     task: Literal["selective_copy", "induction"] = Field("selective_copy", description="Synthetic task.")
     selective: bool = Field(True, description="True: S6 (input-dependent Δ, B, C); False: the LTI variant.")
     d_model: int = Field(32, ge=4, description="Model width.")
@@ -27,9 +27,9 @@ class Config(WorkloadConfig):
     d_conv: int = Field(4, ge=1, description="Width of the causal depthwise convolution.")
     dt_min: float = Field(1.0e-3, gt=0, description="Smallest initial Δ.")
     dt_max: float = Field(1.0e-1, gt=0, description="Largest initial Δ.")
-    chunk_size: int = Field(8, ge=1, description="selective_scan chunk size (a power of two).")
-    lr: float = Field(3.0e-3, gt=0, description="AdamW learning rate (cosine decay to 10%).")
-    batch: int = Field(32, ge=1, description="Sequences per step.")
+    chunk_size: int = Field(4, ge=1, description="selective_scan chunk size (a power of two; 4 is the fastest at T = 36).")
+    lr: float = Field(6.0e-3, gt=0, description="AdamW learning rate (cosine decay to 10%).")
+    batch: int = Field(16, ge=1, description="Sequences per step.")
     seq_len: int = Field(32, ge=4, description="Training length: noise prefix L (copying) or whole sequence (induction).")
     n_data: int = Field(4, ge=1, description="Selective copying: data tokens to memorise and copy.")
     vocab: int = Field(8, ge=2, description="Data-token vocabulary (model vocabulary is vocab + 2).")
