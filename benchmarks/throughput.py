@@ -43,6 +43,7 @@ CASES = [
     ("flow_equivariant_rnn", {"max_velocity": 2}, lambda c: c.batch * 20),  # observed + predicted frames
     ("flow_equivariant_rnn", {"max_velocity": 0}, lambda c: c.batch * 20),
     *[("spikmamba", {"model": m, "batch": 16}, lambda c: c.batch * c.frames * (c.size // 8) ** 2) for m in ("spikmamba", "ann_mamba", "scnn")],  # 8x8-px patch tokens
+    *[("sma", {"variant": v}, lambda c: c.batch * (2 * c.n_pairs + c.n_queries + c.n_filler)) for v in ("seqboat", "dense", "ssm")],  # MQAR with filler
     *[("lssl", o, lambda c: c.batch * c.side**2) for o in ({"init": "legs"}, {"model": "lstm", "lr": 2.0e-3})],
     *[("hydra", {"mixer": m}, lambda c: c.batch * c.seq_len) for m in ("hydra", "add", "concat", "toeplitz", "causal")],
     *[("miras", {"variant": v}, lambda c: c.batch * (2 * c.n_pairs + c.n_queries + c.n_filler)) for v in ("linear", "deltanet", "moneta", "yaad", "memora")],
