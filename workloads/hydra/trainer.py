@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from workloads.nn.hydra import MixerModel
 from workloads.tasks.bidirectional_recall import IGNORE, bidirectional_mqar, vocab_size
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
 class RecallRun:
@@ -21,7 +22,7 @@ class RecallRun:
             d_state=cfg.d_state, expand=cfg.expand, headdim=cfg.headdim, d_conv=cfg.d_conv, seq_len=cfg.seq_len, backend=cfg.backend,
         ).to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, cfg.steps) / cfg.steps)))
+        self.sched = cosine_schedule(self.opt, cfg.steps)
         self.eval_set = self._batch(np.random.default_rng([cfg.seed, 10**6]), cfg.eval_size)
 
     def _batch(self, rng: np.random.Generator, n: int) -> tuple[torch.Tensor, ...]:
@@ -34,12 +35,7 @@ class RecallRun:
         tokens, targets, _ = self._batch(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch)
         logits = self.model(tokens)
         loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE)  # (B, T, V) -> (B·T, V)
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -57,10 +53,8 @@ class RecallRun:
 
     def state_dict(self) -> dict:
         """Model, optimiser and schedule."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+        return training_state(self.model, self.opt, self.sched)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
+        load_training_state(state, self.model, self.opt, self.sched)

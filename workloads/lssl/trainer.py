@@ -4,23 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from workloads.nn.lssl import LSSLClassifier
+from workloads.nn.rnn import LastStateLSTM
 from workloads.tasks.digit_sequences import digit_sequences
-
-
-class PixelLSTM(nn.Module):
-    """LSTM over pixels, head on the last hidden state: (B, T, 1) -> (B, 10)."""
-
-    def __init__(self, hidden: int, layers: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(1, hidden, layers, batch_first=True)
-        self.head = nn.Linear(hidden, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.lstm(x)[0][:, -1])
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
 class DigitsRun:
@@ -32,10 +21,10 @@ class DigitsRun:
         if cfg.model == "lssl":
             self.model = LSSLClassifier(1, 10, cfg.H, cfg.N, cfg.layers, init=cfg.init, dt_min=cfg.dt_min, dt_max=cfg.dt_max)
         else:
-            self.model = PixelLSTM(cfg.lstm_hidden, cfg.layers)
+            self.model = LastStateLSTM(1, cfg.lstm_hidden, cfg.layers, 10)
         self.model.to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda s: 0.5 * (1 + np.cos(np.pi * min(s, cfg.steps) / cfg.steps)))
+        self.sched = cosine_schedule(self.opt, cfg.steps)
         xtr, ytr, xte, yte = digit_sequences(cfg.side, cfg.permute)
         self.train_set = (torch.from_numpy(xtr)[..., None].to(device), torch.from_numpy(ytr).to(device))  # (n, L) -> (n, L, 1)
         self.test_set = (torch.from_numpy(xte[: cfg.eval_size])[..., None].to(device), torch.from_numpy(yte[: cfg.eval_size]).to(device))
@@ -45,12 +34,7 @@ class DigitsRun:
         idx = torch.from_numpy(np.random.default_rng([self.cfg.seed, step]).integers(0, len(self.train_set[1]), self.cfg.batch))
         x, y = self.train_set[0][idx], self.train_set[1][idx]
         loss = F.cross_entropy(self.model(x), y)
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -68,10 +52,8 @@ class DigitsRun:
 
     def state_dict(self) -> dict:
         """Model, optimiser and schedule."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+        return training_state(self.model, self.opt, self.sched)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
+        load_training_state(state, self.model, self.opt, self.sched)

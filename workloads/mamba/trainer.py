@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
@@ -10,6 +9,7 @@ from torch.nn import functional as F
 
 from workloads.nn.ssm import MambaLM
 from workloads.tasks.synthetic_memory import IGNORE, induction_heads, selective_copy
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
 class MambaRun:
@@ -24,9 +24,7 @@ class MambaRun:
             dt_min=cfg.dt_min, dt_max=cfg.dt_max,
         ).to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
-        )
+        self.sched = cosine_schedule(self.opt, cfg.steps, floor=0.1)
         self.eval_sets = {
             "": self.batch(np.random.default_rng([cfg.seed, 10**6]), cfg.eval_batch, cfg.seq_len),
             "_long": self.batch(np.random.default_rng([cfg.seed, 10**6 + 1]), cfg.eval_batch, cfg.extrapolate * cfg.seq_len),
@@ -46,12 +44,7 @@ class MambaRun:
         x, y = self.batch(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch, self.cfg.seq_len)
         logits = self.model(x)  # (B, T, V)
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE)  # (B, T, V) -> (B·T, V)
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -68,10 +61,8 @@ class MambaRun:
 
     def state_dict(self) -> dict:
         """Model, optimiser and schedule."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+        return training_state(self.model, self.opt, self.sched)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
+        load_training_state(state, self.model, self.opt, self.sched)

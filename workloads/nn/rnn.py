@@ -41,6 +41,20 @@ def _input_layer(vocab: int | None, in_features: int | None, emb: int) -> nn.Mod
     return nn.Embedding(vocab, emb) if vocab is not None else nn.Linear(in_features, emb)
 
 
+class LastStateLSTM(nn.Module):
+    """The LSTM baseline of the sequence classifiers and regressors: a multi-layer LSTM over
+    ``(B, T, in_features)`` and a linear head on the last position's output -> ``(B, out_features)``."""
+
+    def __init__(self, in_features: int, hidden: int, layers: int, out_features: int) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(in_features, hidden, layers, batch_first=True)
+        self.head = nn.Linear(hidden, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, T, in_features) -> (B, out_features)."""
+        return self.head(self.lstm(x)[0][:, -1])
+
+
 class LSTMEncoder(nn.Module):
     """Embedding (token ids) or a linear projection (feature vectors), then a multi-layer LSTM.
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from workloads.nn.rnn import LastStateLSTM
 from workloads.nn.s4 import SSMModel, ssm_param_groups
 from workloads.nn.transformer import TinyTransformer
 from workloads.tasks.glyph_digits import glyph_digits
@@ -29,18 +30,6 @@ class PixelTransformer(nn.Module):
         return self.head(self.body.hidden(tokens).mean(1))
 
 
-class PixelLSTM(nn.Module):
-    """LSTM over pixels, head on the last hidden state: (B, T, 1) -> (B, 10)."""
-
-    def __init__(self, hidden: int, layers: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(1, hidden, layers, batch_first=True)
-        self.head = nn.Linear(hidden, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.lstm(x)[0][:, -1])
-
-
 class DigitsRun:
     """One run; ``train_step`` stops updating once ``budget_s`` of process CPU time is spent."""
 
@@ -52,7 +41,10 @@ class DigitsRun:
             self.model = SSMModel(1, 10, cfg.H, cfg.N, cfg.layers, kind=cfg.model, pool="mean")
             groups = ssm_param_groups(self.model, cfg.lr, cfg.ssm_lr)
         else:
-            self.model = PixelTransformer(cfg.d_model, cfg.layers, cfg.n_heads, T) if cfg.model == "transformer" else PixelLSTM(cfg.lstm_hidden, cfg.layers)
+            if cfg.model == "transformer":
+                self.model = PixelTransformer(cfg.d_model, cfg.layers, cfg.n_heads, T)
+            else:
+                self.model = LastStateLSTM(1, cfg.lstm_hidden, cfg.layers, 10)
             groups = [{"params": list(self.model.parameters()), "lr": cfg.lr}]
         self.model.to(device)
         self.opt = torch.optim.AdamW(groups, weight_decay=0.0)

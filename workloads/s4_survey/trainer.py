@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
-from torch import nn
 
+from workloads.nn.rnn import LastStateLSTM
 from workloads.nn.s4 import SSMModel, ssm_param_groups
 from workloads.tasks.synthetic_memory import adding_problem
-
-
-class LSTMRegressor(nn.Module):
-    """LSTM over (B, T, 2) inputs; a linear head on the last hidden state -> (B, 1)."""
-
-    def __init__(self, hidden: int, layers: int) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(2, hidden, layers, batch_first=True)
-        self.head = nn.Linear(hidden, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, T, 2) -> (B, 1)."""
-        return self.head(self.lstm(x)[0][:, -1])
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
 class AddingRun:
@@ -32,7 +19,7 @@ class AddingRun:
         self.cfg, self.device = cfg, device
         torch.manual_seed(cfg.seed)
         if cfg.model == "lstm":
-            self.model = LSTMRegressor(cfg.lstm_hidden, cfg.layers).to(device)
+            self.model = LastStateLSTM(2, cfg.lstm_hidden, cfg.layers, 1).to(device)
             groups = [{"params": list(self.model.parameters()), "lr": cfg.lr}]
         else:
             self.model = SSMModel(
@@ -40,9 +27,7 @@ class AddingRun:
             ).to(device)
             groups = ssm_param_groups(self.model, cfg.lr, cfg.ssm_lr)
         self.opt = torch.optim.AdamW(groups, weight_decay=0.0)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
-        )
+        self.sched = cosine_schedule(self.opt, cfg.steps, floor=0.1)
         x, y = adding_problem(np.random.default_rng([cfg.seed, 10**6]), cfg.eval_batch, cfg.seq_len)
         self.eval_set = (x.to(device), y.to(device))
 
@@ -55,12 +40,7 @@ class AddingRun:
         x, y = adding_problem(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch, self.cfg.seq_len)
         x, y = x.to(self.device), y.to(self.device)
         loss = ((self.model(x)[:, 0] - y) ** 2).mean()
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -73,10 +53,8 @@ class AddingRun:
 
     def state_dict(self) -> dict:
         """Model, optimiser and schedule."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+        return training_state(self.model, self.opt, self.sched)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
+        load_training_state(state, self.model, self.opt, self.sched)

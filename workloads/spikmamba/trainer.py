@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
@@ -11,6 +10,7 @@ from torch.nn import functional as F
 from workloads.nn.spiking import firing_rate
 from workloads.spikmamba.model import SpikingCNN, SpikMamba
 from workloads.tasks.event_gestures import N_CLASSES, event_frames
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
 class EventRun:
@@ -28,9 +28,7 @@ class EventRun:
             )
         self.model.to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.01)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: 0.05 + 0.475 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
-        )
+        self.sched = cosine_schedule(self.opt, cfg.steps, floor=0.05)
         self.eval_set = self.batch(np.random.default_rng([cfg.seed, 10**6]), cfg.eval_batch)
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,12 +42,7 @@ class EventRun:
         x, y = self.batch(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch)
         logits, spikes = self.model(x)
         loss = F.cross_entropy(logits, y)
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach()), "firing_rate": firing_rate(spikes)}
+        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched), "firing_rate": firing_rate(spikes)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
@@ -67,10 +60,8 @@ class EventRun:
 
     def state_dict(self) -> dict:
         """Model (with BatchNorm statistics), optimiser and schedule."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+        return training_state(self.model, self.opt, self.sched)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
+        load_training_state(state, self.model, self.opt, self.sched)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
@@ -11,6 +10,7 @@ from torch.nn import functional as F
 from workloads.nn.ssm import MambaLM
 from workloads.tasks import passkey as pk
 from workloads.tasks.stdlib_text import VOCAB, split, windows
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
 def set_mitigation(model: MambaLM, *, window: int = 0, delta_scale: float = 1.0) -> None:
@@ -46,9 +46,7 @@ class StuffedMambaRun:
             chunk_size=cfg.chunk_size, dt_min=cfg.dt_min, dt_max=cfg.dt_max,
         ).to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: 0.1 + 0.45 * (1 + math.cos(math.pi * min(s, cfg.steps) / cfg.steps))
-        )
+        self.sched = cosine_schedule(self.opt, cfg.steps, floor=0.1)
         if cfg.task == "passkey":
             self.passkey_sets = {
                 L: self.passkey_batch(np.random.default_rng([cfg.seed, 10**6 + L]), cfg.eval_batch, L)
@@ -78,12 +76,7 @@ class StuffedMambaRun:
             seqs = torch.from_numpy(windows(rng, self.train_data, cfg.batch, cfg.train_len)).to(self.device)
             logits = self.model(seqs[:, :-1])  # (B, T, V)
             loss = F.cross_entropy(logits.flatten(0, 1), seqs[:, 1:].flatten())  # (B, T, V) -> (B·T, V)
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched)}
 
     def position_losses(self, seqs: torch.Tensor) -> torch.Tensor:
         """Per-position next-token loss on (B, T + 1) held-out sequences, mean over the batch: (T,)."""
@@ -146,10 +139,8 @@ class StuffedMambaRun:
 
     def state_dict(self) -> dict:
         """Model, optimiser and schedule."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+        return training_state(self.model, self.opt, self.sched)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        self.sched.load_state_dict(state["sched"])
+        load_training_state(state, self.model, self.opt, self.sched)

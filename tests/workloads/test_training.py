@@ -1,0 +1,55 @@
+"""The trainers' shared pieces: the cosine schedule's ends, the clipped step, the checkpoint round trip."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
+
+
+def _run():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    return model, opt, cosine_schedule(opt, steps=10, floor=0.1)
+
+
+def test_cosine_schedule_falls_from_one_to_the_floor_and_stays_there():
+    model, opt, sched = _run()
+    factors = []
+    for _ in range(14):
+        factors.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert factors[0] == 1.0
+    assert factors[5] == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi / 2)))
+    assert factors[10:] == [pytest.approx(0.1)] * 4
+    assert all(a >= b for a, b in zip(factors, factors[1:]))
+
+
+def test_optimiser_step_clips_the_gradient_norm_and_returns_the_loss():
+    model, opt, sched = _run()
+    before = model.weight.detach().clone()
+    loss = (model(torch.full((8, 4), 100.0)) ** 2).mean()
+    value = optimiser_step(loss, model, opt, sched, clip=1.0)
+    assert value == pytest.approx(float(loss))
+    grads = torch.cat([p.grad.flatten() for p in model.parameters()])
+    assert float(grads.norm()) == pytest.approx(1.0, rel=1e-5)  # clipped from far above 1
+    assert float((model.weight - before).norm()) == pytest.approx(float(model.weight.grad.norm()), rel=1e-5)  # lr 1 at step 0
+
+
+def test_training_state_round_trip_continues_identically():
+    model, opt, sched = _run()
+    x = torch.randn(8, 4, generator=torch.Generator().manual_seed(1))
+    for _ in range(3):
+        optimiser_step((model(x) ** 2).mean(), model, opt, sched)
+    state = training_state(model, opt, sched)
+    other_model, other_opt, other_sched = _run()
+    load_training_state(state, other_model, other_opt, other_sched)
+    a = optimiser_step((model(x) ** 2).mean(), model, opt, sched)
+    b = optimiser_step((other_model(x) ** 2).mean(), other_model, other_opt, other_sched)
+    assert a == b and torch.equal(model.weight, other_model.weight)
+    assert opt.param_groups[0]["lr"] == other_opt.param_groups[0]["lr"] < 1.0
