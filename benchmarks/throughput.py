@@ -1,6 +1,7 @@
 """Training throughput of every family workload at its claim configs, on the CPU path, one thread.
 
-Each case is (workload, config overrides, tokens per train_step as a function of the config).
+Each case is (workload, config overrides, tokens per train_step as a function of the config, or
+None where a step's token count varies: then only the step time is printed).
 A case's time is the median process-CPU time of ``--steps`` train steps after one warm-up step
 (CPU time, not wall time, so a shared machine inflates it less).
 
@@ -26,6 +27,10 @@ CASES = [
     ("bigram_subnetworks", {}, lambda c: c.batch * (c.seq_len - 1)),  # LM phase (steps < lm_steps)
     ("structformer", {}, lambda c: c.batch * 10),  # 5–20 words a sentence, about 10 on average
     ("icll", {}, lambda c: c.batch * c.seq_len),
+    ("linear_icl", {"variant": "lsa"}, lambda c: c.batch * (c.n_ctx + 1)),  # prompts of N examples and a query
+    ("next_element", {"model": "gru"}, lambda c: None),  # traces of varying length: step time only
+    ("order_matters", {"task": "sort"}, lambda c: c.batch * c.n),
+    ("order_matters", {"task": "topk", "n": 10, "order": "fixed"}, lambda c: c.batch * c.n),
     ("nsr", {"variant": "nsr"}, lambda c: c.batch * 8),  # one EM iteration; ~8 tokens an expression (curriculum: early steps shorter)
     ("nsr", {"variant": "transformer", "batch": 64, "lr": 1.0e-3}, lambda c: c.batch * 11),  # ~8 tokens + '=' + 2 digits
     # recurrent
@@ -88,7 +93,8 @@ def main() -> None:
             continue
         cfg, seconds = step_seconds(name, overrides, args.steps)
         n = tokens(cfg)
-        print(f"| {name} | {family} | {overrides} | {n} | {seconds:.3f} | {n / seconds:,.0f} |", flush=True)
+        rate = "n/a" if n is None else f"{n / seconds:,.0f}"
+        print(f"| {name} | {family} | {overrides} | {n or 'varies'} | {seconds:.3f} | {rate} |", flush=True)
     print(describe("cpu", 1))
 
 
