@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from workloads.bigram_subnetworks import mask as M
 from workloads.nn.transformer import TinyTransformer
 from workloads.tasks import bigram_copy
+from workloads.training import optimiser_step
 
 
 def _kl_to_bigram(logits: torch.Tensor, tokens: torch.Tensor, table: torch.Tensor) -> float:
@@ -64,11 +65,7 @@ class BigramSubnetworkRun:
                 group["lr"] = cfg.lr * warm
             self.model.train()
             loss = F.cross_entropy(self.model(tokens[:, :-1]).reshape(-1, cfg.vocab), tokens[:, 1:].reshape(-1))
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-            self.opt.step()
-            return {"loss": float(loss.detach())}
+            return {"loss": optimiser_step(loss, self.model, self.opt)}
         self.model.eval()
         self.model.requires_grad_(False)
         soft = M.soft(self.logits, self.beta(step))

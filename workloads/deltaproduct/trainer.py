@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from workloads.deltaproduct.model import DeltaProductTagger
 from workloads.tasks.state_tracking import group, word_problem_batch
+from workloads.training import optimiser_step
 
 _TEST_STREAM = 1_000_003  # rng stream of the held-out sets, apart from every training step
 
@@ -40,10 +41,7 @@ class DeltaProductRun:
         self.model.train()
         logits = self.model(x)  # (B, T, G)
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten())  # (B*T, G)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
+        optimiser_step(loss, self.model, self.opt)
         acc = (logits.argmax(-1) == y).float().mean()
         return {"loss": float(loss.detach()), "acc": float(acc)}
 

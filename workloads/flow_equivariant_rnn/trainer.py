@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from workloads.flow_equivariant_rnn.model import FlowRNN, equivariance_error
 from workloads.tasks.moving_patterns import moving_bumps
+from workloads.training import optimiser_step
 
 _TRAIN_STREAM, _TEST_STREAM = 1_000_001, 1_000_003  # rng streams of the fixed pools
 
@@ -40,11 +41,7 @@ class FlowRun:
         self.model.train()
         pred, _ = self.model(seq[:, : cfg.t_in], cfg.t_out)
         loss = F.mse_loss(pred, seq[:, cfg.t_in :])
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt)}
 
     @torch.no_grad()
     def _rollout_mse(self, seq: torch.Tensor, n_out: int) -> float:

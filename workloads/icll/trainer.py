@@ -9,6 +9,7 @@ from workloads.icll.models import build_model, n_params
 from workloads.icll.ngram import backoff_ngram_probs
 from workloads.nn.transformer import sequence_cross_entropy
 from workloads.tasks.dfa import random_dfas, sample_prompts
+from workloads.training import optimiser_step
 
 
 def legality_and_tvd(probs_model: torch.Tensor, probs_true: torch.Tensor) -> tuple[float, float]:
@@ -53,11 +54,7 @@ class ICLL:
         tokens, _ = self._prompts(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch)
         logits = self.model(tokens[:, :-1])  # (B, T-1, V)
         loss = sequence_cross_entropy(logits, tokens[:, 1:])
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:

@@ -8,6 +8,7 @@ from torch.nn import functional as F
 
 from workloads.miras.model import MQARModel
 from workloads.tasks.mqar import IGNORE, mqar
+from workloads.training import optimiser_step
 
 _TEST_STREAM = 1_000_003  # rng stream of the held-out set, apart from every training step
 
@@ -35,10 +36,7 @@ class MirasRun:
         self.model.train()
         logits = self.model(x, z)  # (B, T, vocab)
         loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE)  # (B*T, vocab)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
+        optimiser_step(loss, self.model, self.opt)
         mask = y != IGNORE
         acc = (logits.argmax(-1)[mask] == y[mask]).float().mean()
         return {"loss": float(loss.detach()), "acc": float(acc)}

@@ -7,6 +7,7 @@ import numpy as np
 from workloads.next_element.counting import Alergia, MarkovBackoff, PrefixTree
 from workloads.next_element.hmm import HMM
 from workloads.tasks.process_logs import F, G, Log, pad, sample_log
+from workloads.training import optimiser_step
 
 #: decision accuracy is also reported on traces whose loop is longer than this (the largest Markov order)
 LONG_LOOP = 3
@@ -89,11 +90,7 @@ class NextElement:
         width = int((batch != self.pad_id).sum(1).max())
         batch = batch[:, :width]
         loss = self.gru.loss(batch, self.pad_id)
-        self.opt.zero_grad()
-        loss.backward()
-        self.opt.step()
-        self.sched.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.gru, self.opt, self.sched, clip=None)}
 
     def _score_table(self, scores: np.ndarray, log: Log) -> dict[str, float]:
         """``score`` from next-event scores ``(N, L', V)`` where [n, i − 1] scores trace n's event i."""

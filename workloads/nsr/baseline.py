@@ -10,6 +10,7 @@ import torch
 from workloads.nn.transformer import TinyTransformer, sequence_cross_entropy
 from workloads.nsr.learner import long_split
 from workloads.tasks import arith
+from workloads.training import optimiser_step
 
 EQ = len(arith.VOCAB)  # '=' separates expression and answer
 PAD = EQ + 1
@@ -51,11 +52,7 @@ class TransformerRun:
             group["lr"] = lr
         self.model.train()
         loss = sequence_cross_entropy(self.model(tok), tgt)
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt)}
 
     @torch.no_grad()
     def accuracy(self, exprs: list[arith.Expr]) -> float:

@@ -7,6 +7,7 @@ import torch
 from torch.nn import functional as F
 
 from workloads.order_matters.model import SetPointer
+from workloads.training import optimiser_step
 
 
 def make_batch(rng: np.random.Generator, batch: int, n: int, task: str, k: int, order: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,11 +49,7 @@ class OrderMatters:
         x, y = make_batch(np.random.default_rng([cfg.seed, step]), cfg.batch, cfg.n, cfg.task, cfg.k, cfg.order)
         logits, _ = self.model(x, targets=y)
         loss = pointer_nll(logits, y)
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
-        self.opt.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt, clip=5.0)}
 
     @torch.no_grad()
     def permutation_check(self) -> tuple[float, float]:

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from workloads.nn.rnn import beam_search, greedy_decode
 from workloads.pointer_networks.model import IndexSeq2Seq, PointerNet
 from workloads.tasks.sorting import exact_match, position_accuracy, sort_batch
+from workloads.training import optimiser_step
 
 
 class SortRun:
@@ -41,11 +42,7 @@ class SortRun:
         self.model.train()
         logits = self.model(x, target, cfg.mask_visited)  # (B, n, classes)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))  # (B*n, C) vs (B*n,)
-        self.opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.model.parameters(), cfg.clip)
-        self.opt.step()
-        return {"loss": loss.item(), "n": float(n)}
+        return {"loss": optimiser_step(loss, self.model, self.opt, clip=cfg.clip), "n": float(n)}
 
     @torch.no_grad()
     def predict(self, x: np.ndarray, beam: int = 1) -> np.ndarray:

@@ -13,6 +13,7 @@ from workloads.nn.rnn import LastStateLSTM
 from workloads.nn.s4 import SSMModel, ssm_param_groups
 from workloads.nn.transformer import TinyTransformer
 from workloads.tasks.glyph_digits import glyph_digits
+from workloads.training import optimiser_step
 
 LEVELS = 16  # grey levels: the Transformer reads quantised pixels as tokens
 
@@ -60,10 +61,7 @@ class DigitsRun:
         x, y = glyph_digits(np.random.default_rng([self.cfg.seed, step]), self.cfg.batch, self.cfg.side, self.cfg.noise)
         x, y = torch.from_numpy(x)[..., None].to(self.device), torch.from_numpy(y).to(self.device)  # (B, T) -> (B, T, 1)
         loss = F.cross_entropy(self.model(x), y)
-        self.opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
+        optimiser_step(loss, self.model, self.opt)
         elapsed = time.process_time() - start
         self.spent += elapsed
         self.updates += 1

@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from workloads.structformer.model import StructFormer
 from workloads.tasks import pcfg
+from workloads.training import optimiser_step
 
 MASK = pcfg.SPECIALS.index("<mask>")
 
@@ -56,11 +57,7 @@ class StructFormerRun:
         self.model.train()
         logits = self.model(inputs)  # (B, L, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1))
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:

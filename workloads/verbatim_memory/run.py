@@ -9,6 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from workloads.tasks import nouns
+from workloads.training import optimiser_step
 from workloads.verbatim_memory.model import make_model
 
 EVAL_N = 10  # list length of every probe (the paper's headline n)
@@ -53,11 +54,7 @@ class VerbatimRun:
         self.model.train()
         logits = self.model(tokens[:, :-1])  # (B, L-1, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-        self.opt.step()
-        return {"loss": float(loss.detach())}
+        return {"loss": optimiser_step(loss, self.model, self.opt)}
 
     @torch.no_grad()
     def surprisal(self, tokens: torch.Tensor) -> torch.Tensor:
