@@ -55,11 +55,8 @@ CASES = [
 ]
 
 
-def step_seconds(name: str, overrides: dict, steps: int) -> tuple[object, float]:
-    """Build ``name`` with ``overrides`` on CPU; median CPU seconds of ``steps`` train steps."""
-    from orchestrator.registry import load
-
-    workload = load(name)
+def step_seconds(workload, overrides: dict, steps: int) -> tuple[object, float]:
+    """Build ``workload`` with ``overrides`` on CPU; median CPU seconds of ``steps`` train steps."""
     cfg = workload.make_config(overrides)
     run = workload.build(cfg, "cpu")
     run.train_step(0)
@@ -88,10 +85,13 @@ def main() -> None:
     print("| workload | family | config | tokens/step | step (CPU s) | tokens/s |")
     print("|---|---|---|---|---|---|")
     for name, overrides, tokens in CASES:
-        family = load(name).family
-        if (args.family and family != args.family) or (args.workload and name != args.workload):
+        if args.workload and name != args.workload:
             continue
-        cfg, seconds = step_seconds(name, overrides, args.steps)
+        workload = load(name)
+        family = workload.family
+        if args.family and family != args.family:
+            continue
+        cfg, seconds = step_seconds(workload, overrides, args.steps)
         n = tokens(cfg)
         rate = "n/a" if n is None else f"{n / seconds:,.0f}"
         print(f"| {name} | {family} | {overrides} | {n or 'varies'} | {seconds:.3f} | {rate} |", flush=True)

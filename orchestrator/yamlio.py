@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-M = TypeVar("M")
-
 import yaml
+
+M = TypeVar("M")
 
 
 class SpecError(ValueError):

@@ -5,7 +5,6 @@ One `up` per module (private SEQLAB_HOME, free ports, 2 CPUs), always taken down
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import zipfile

@@ -134,7 +134,7 @@ class Abducer:
 
     def search(self, sent, starts: list[Fix], y: int) -> tuple[Fix | None, int]:
         """The cheapest fix at the smallest edit depth (None if none), and that depth."""
-        frontier = starts
+        frontier, frontier_prev = starts, []
         for depth in range(self.depth + 1):
             sols, rest = [], []
             for fix in frontier:

@@ -19,7 +19,7 @@ import torch
 
 from workloads.nsr import parser as P
 from workloads.nsr.abduction import Abducer, Fix, children, evaluate
-from workloads.nsr.programs import BINARY, DSL, EMPTY, EMPTY_PROG, MISSING, UNKNOWN, induce
+from workloads.nsr.programs import EMPTY, EMPTY_PROG, MISSING, UNKNOWN, induce
 from workloads.tasks import arith
 
 N_SYM = len(arith.VOCAB)

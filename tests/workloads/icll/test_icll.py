@@ -1,4 +1,3 @@
-import numpy as np
 import torch
 
 from workloads.icll.ngram import backoff_ngram_probs, ngram_counts

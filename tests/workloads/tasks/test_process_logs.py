@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from workloads.tasks.process_logs import A, B, C, D, E, F, G, H, pad, sample_log
+from workloads.tasks.process_logs import A, B, D, E, F, G, H, pad, sample_log
 
 
 def test_the_decision_event_follows_the_early_choice_in_every_trace() -> None:
