@@ -2,15 +2,15 @@
 
 Each op folder with a ``bench.py`` is driven the same way: ``bench.make_inputs(B, T, H, D)``
 gives the keyword arguments, ``naive_<op>`` / ``chunk_<op>`` / ``triton_<op>`` from the op's
-package are called with them, and the loss is a fixed random projection of the first output.
+package (and ``cpp_<op>`` where there is one) are called with them, and the loss is a fixed random projection of the first output.
 
-CPU (default): chunk vs naive, B=2 H=4 D=64, T in {256, 1024, 4096}, one thread, timed as
+CPU (default): chunk (and cpp, the compiled kernel, for ops that have one) vs naive, B=2 H=4 D=64, T in {256, 1024, 4096}, one thread, timed as
 process CPU time (median of --reps fwd+bwd; on a shared machine wall time mostly measures the
 other tenants, so the wall-time ratio is printed beside it); every
 measurement runs in a fresh subprocess so its peak RSS (VmHWM − RSS after building the inputs)
 is its own (the loss projection, one output-sized tensor, is counted too). ``--skip-naive-above T`` estimates naive beyond T linearly from the largest T run
 (marked "est.", the loop is linear in T). ``--mamba`` adds the training-step time of a small
-Mamba model (workloads/nn/ssm.py) with the naive vs the chunked selective-scan backend.
+Mamba model (workloads/nn/ssm.py) with the naive, chunked and compiled selective-scan backends.
 
 GPU (``--device cuda``): triton vs chunk at B=8 T=4096 H=8 D=64, CUDA-event timing, peak
 ``max_memory_allocated``, and achieved bandwidth = compulsory bytes / time, where forward bytes
@@ -169,18 +169,21 @@ def machine(device: str, threads: int) -> str:
 
 
 def cpu_table(args, ops: list[str]) -> list[str]:
-    """Markdown rows: chunk vs naive per op and T."""
+    """Markdown rows: chunk (and the compiled cpp kernel, where an op has one) vs naive per op and T."""
     rows = [
-        "| op | B,H,D | T | naive CPU s | chunk CPU s | speed-up (CPU) | speed-up (wall) | naive peak MB | chunk peak MB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| op | B,H,D | T | naive CPU s | chunk CPU s | cpp CPU s | chunk speed-up (CPU) | cpp speed-up (CPU) "
+        "| chunk speed-up (wall) | naive peak MB | chunk peak MB | cpp peak MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for op in ops:
         if backend_fn(op, "chunk") is None or backend_fn(op, "naive") is None:
             print(f"# {op}: no naive/chunk pair, skipped", file=sys.stderr)
             continue
+        has_cpp = backend_fn(op, "cpp") is not None
         last_naive = None
         for T in args.T:
             chunk = spawn(op, "chunk", T, args)
+            cpp = spawn(op, "cpp", T, args) if has_cpp else None
             if args.skip_naive_above and T > args.skip_naive_above and last_naive is not None:
                 grow = T / last_naive["T"]
                 naive = dict(last_naive, time_s=last_naive["time_s"] * grow, cpu_s=last_naive["cpu_s"] * grow,
@@ -192,10 +195,12 @@ def cpu_table(args, ops: list[str]) -> list[str]:
                 continue
             est = " est." if naive.get("est") else ""
             npeak = "n/a" if naive["peak_mb"] is None else f"{naive['peak_mb']:.0f}"
+            cpp_s, cpp_x, cpp_mb = ("—", "—", "—") if cpp is None else (
+                f"{cpp['cpu_s']:.3f}", f"{naive['cpu_s'] / cpp['cpu_s']:.1f}×{est}", f"{cpp['peak_mb']:.0f}")
             rows.append(
-                f"| {op} | {args.B},{args.H},{args.D} | {T} | {naive['cpu_s']:.3f}{est} | {chunk['cpu_s']:.3f} | "
-                f"{naive['cpu_s'] / chunk['cpu_s']:.1f}×{est} | {naive['time_s'] / chunk['time_s']:.1f}×{est} | "
-                f"{npeak} | {chunk['peak_mb']:.0f} |"
+                f"| {op} | {args.B},{args.H},{args.D} | {T} | {naive['cpu_s']:.3f}{est} | {chunk['cpu_s']:.3f} | {cpp_s} | "
+                f"{naive['cpu_s'] / chunk['cpu_s']:.1f}×{est} | {cpp_x} | {naive['time_s'] / chunk['time_s']:.1f}×{est} | "
+                f"{npeak} | {chunk['peak_mb']:.0f} | {cpp_mb} |"
             )
             print(rows[-1], flush=True)
     return rows
@@ -228,7 +233,7 @@ def gpu_table(args, ops: list[str]) -> list[str]:
 
 
 def mamba_table(args) -> list[str]:
-    """Training-step time of a small Mamba LM with the naive vs the chunked selective scan."""
+    """Training-step time of a small Mamba LM with each selective-scan backend (naive first)."""
     import torch
 
     from workloads.nn.ssm import MambaLM
@@ -239,7 +244,7 @@ def mamba_table(args) -> list[str]:
         f"| model | batch | T | backend | step ({'CPU ' if device == 'cpu' else ''}s) | speed-up |",
         "|---|---|---|---|---|---|",
     ]
-    backends = ("naive", "chunk") if device == "cpu" else ("chunk", "triton")
+    backends = ("naive", "chunk", "cpp") if device == "cpu" else ("chunk", "triton")
     for T in args.mamba_T:
         times = {}
         for backend in backends:

@@ -1,5 +1,5 @@
-"""Backend choice shared by every op: Triton on CUDA (where measured faster), chunked PyTorch
-elsewhere, naive on request.
+"""Backend choice shared by every op: Triton on CUDA (where measured faster), the compiled CPU
+kernel on CPU where an op has one and it builds here, chunked PyTorch elsewhere, naive on request.
 
 An op's public function calls :func:`pick_backend` with the backend the caller asked for
 (``None`` for automatic) and the tensors it got. Automatic choice is logged once per op; an
@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Literal
+from typing import Callable, Literal
 
-Backend = Literal["naive", "chunk", "triton"]
-BACKENDS: tuple[str, ...] = ("naive", "chunk", "triton")
+Backend = Literal["naive", "chunk", "cpp", "triton"]
+BACKENDS: tuple[str, ...] = ("naive", "chunk", "cpp", "triton")
 
 log = logging.getLogger("seqlab.kernels")
 _announced: set[str] = set()
@@ -47,8 +47,25 @@ def triton_can_run(device_type: str) -> bool:
     return device_type == "cuda" or os.environ.get("TRITON_INTERPRET") == "1"
 
 
-def pick_backend(op: str, requested: str | None, device_type: str) -> str:
-    """The backend ``op`` should run: ``requested`` if it can run, else an error; or automatic."""
+def _compiled_ready(op: str, compiled_cpu: Callable[[], object]) -> str | None:
+    """None when the op's compiled CPU kernel loads (building it on first use), else why not."""
+    from kernels.cpu_build import CompilerUnavailable
+
+    try:
+        compiled_cpu()
+    except (CompilerUnavailable, OSError) as exc:
+        return str(exc)
+    return None
+
+
+def pick_backend(
+    op: str, requested: str | None, device_type: str, *, compiled_cpu: Callable[[], object] | None = None
+) -> str:
+    """The backend ``op`` should run: ``requested`` if it can run, else an error; or automatic.
+
+    ``compiled_cpu`` loads the op's compiled CPU kernel (raising CompilerUnavailable when it
+    cannot be built); None for ops without one.
+    """
     if requested is not None:
         if requested not in BACKENDS:
             raise ValueError(f"{op}: backend must be one of {', '.join(BACKENDS)}, got {requested!r}")
@@ -57,10 +74,36 @@ def pick_backend(op: str, requested: str | None, device_type: str) -> str:
                 f"tensors are on {device_type}; Triton needs CUDA (or TRITON_INTERPRET=1 set before import)"
             )
             raise BackendUnavailable(f"{op}: backend='triton' requested but {why}")
+        if requested == "cpp":
+            if compiled_cpu is None:
+                why = f"{op} has no compiled CPU kernel"
+            elif device_type != "cpu":
+                why = f"tensors are on {device_type}; the compiled kernel runs on the CPU"
+            else:
+                why = _compiled_ready(op, compiled_cpu)
+            if why:
+                raise BackendUnavailable(f"{op}: backend='cpp' requested but {why}")
         return requested
-    fast_here = device_type == "cuda" and op in TRITON_BY_DEFAULT and triton_available()
-    choice = "triton" if fast_here else "chunk"
+    if device_type == "cuda" and op in TRITON_BY_DEFAULT and triton_available():
+        choice = "triton"
+    elif device_type == "cpu" and compiled_cpu is not None and _cpu_kernel_loads(op, compiled_cpu):
+        choice = "cpp"
+    else:
+        choice = "chunk"
     if op not in _announced:
         _announced.add(op)
         log.info("%s: using the %s backend on %s", op, choice, device_type)
     return choice
+
+
+_cpu_kernel_state: dict[str, bool] = {}
+
+
+def _cpu_kernel_loads(op: str, compiled_cpu: Callable[[], object]) -> bool:
+    """Whether the automatic choice may take the compiled kernel (tried once per op per process)."""
+    if op not in _cpu_kernel_state:
+        why = _compiled_ready(op, compiled_cpu)
+        if why:
+            log.warning("%s: compiled CPU kernel unavailable, using the chunk backend: %s", op, why)
+        _cpu_kernel_state[op] = why is None
+    return _cpu_kernel_state[op]

@@ -1,7 +1,8 @@
 """Selective scan (Mamba's S6): h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t x_t, y_t = C_t · h_t + D x_t.
 
 Public entry point :func:`selective_scan`; backends ``naive_selective_scan`` (the oracle),
-``chunk_selective_scan`` (CPU) and ``triton_selective_scan`` (GPU; imported on first use so
+``chunk_selective_scan`` (PyTorch, any device), ``cpp_selective_scan`` (compiled for the CPU,
+built on first use) and ``triton_selective_scan`` (GPU; imported on first use so
 that importing this package does not import Triton). Shapes and math: README.md.
 """
 
@@ -11,12 +12,15 @@ from typing import TYPE_CHECKING
 
 from kernels.dispatch import pick_backend
 from kernels.selective_scan.chunk import chunk_selective_scan
+from kernels.selective_scan.cpp import cpp_selective_scan, library
 from kernels.selective_scan.naive import naive_selective_scan
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["selective_scan", "naive_selective_scan", "chunk_selective_scan", "triton_selective_scan"]
+__all__ = [
+    "selective_scan", "naive_selective_scan", "chunk_selective_scan", "cpp_selective_scan", "triton_selective_scan",
+]
 
 _FLOATS = ("torch.float16", "torch.bfloat16", "torch.float32", "torch.float64")
 
@@ -60,9 +64,10 @@ def selective_scan(
         z: optional ``[B, T, H, P]`` gate, ``y ← y ⊙ silu(z)``.
         initial_state: optional ``[B, H, N, P]`` state before the first token.
         output_final_state: also return the ``[B, H, N, P]`` state after the last token.
-        chunk_size: tokens per chunk (chunk path) or per saved state (Triton backward);
+        chunk_size: tokens per chunk (chunk path) or per saved state (cpp and Triton backward);
             a power of two in [1, 1024].
-        backend: ``"naive"``, ``"chunk"``, ``"triton"`` or None (Triton on CUDA, else chunk).
+        backend: ``"naive"``, ``"chunk"``, ``"cpp"``, ``"triton"`` or None (Triton on CUDA; on
+            CPU the compiled kernel when it builds here, else chunk).
     """
     if x.dim() != 4:
         raise ValueError(f"selective_scan: x must be [B, T, H, P], got {x.dim()} dims {tuple(x.shape)}")
@@ -91,11 +96,13 @@ def selective_scan(
             raise ValueError(f"selective_scan: {name} is on {t.device} but x is on {x.device}")
     if not isinstance(chunk_size, int) or not 1 <= chunk_size <= 1024 or chunk_size & (chunk_size - 1):
         raise ValueError(f"selective_scan: chunk_size must be a power of two in [1, 1024], got {chunk_size!r}")
-    choice = pick_backend("selective_scan", backend, x.device.type)
+    choice = pick_backend("selective_scan", backend, x.device.type, compiled_cpu=library)
     if choice == "naive":
         fn = naive_selective_scan
     elif choice == "chunk":
         fn = chunk_selective_scan
+    elif choice == "cpp":
+        fn = cpp_selective_scan
     else:
         from kernels.selective_scan.triton import triton_selective_scan as fn
     return fn(

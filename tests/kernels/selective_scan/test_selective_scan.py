@@ -1,4 +1,5 @@
-"""selective_scan: chunk and Triton (interpreted) against the naive oracle, validation, dispatch."""
+"""selective_scan: chunk, compiled CPU and Triton (interpreted) against the naive oracle,
+validation, dispatch."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 import kernels.selective_scan.chunk as chunk_module
-from kernels.selective_scan import chunk_selective_scan, naive_selective_scan, selective_scan
+from kernels.selective_scan import chunk_selective_scan, cpp_selective_scan, naive_selective_scan, selective_scan
 from kernels.testing import assert_close, triton_refusal_without_interpreter
 
 NAMES = ("y", "final_state", "dx", "ddelta", "dA", "dB", "dC", "dD", "dz", "dh0")
@@ -59,17 +60,43 @@ CASES = [  # (batch, T, H, P, N, chunk_size)
 ]
 
 
+FAST = [pytest.param(chunk_selective_scan, id="chunk"), pytest.param(cpp_selective_scan, id="cpp")]
+
+
+@pytest.mark.parametrize("fn", FAST)
 @pytest.mark.parametrize("h0", [False, True], ids=["zero-state", "initial-state"])
 @pytest.mark.parametrize("batch,T,H,P,N,chunk", CASES)
-def test_chunk_matches_naive_float32(batch, T, H, P, N, chunk, h0):
+def test_fast_paths_match_naive_float32(fn, batch, T, H, P, N, chunk, h0):
     inputs = make(batch, T, H, P, N, h0=h0)
     ref = run(naive_selective_scan, {k: v.detach().double().requires_grad_() for k, v in inputs.items()}, chunk)
-    compare(ref, run(chunk_selective_scan, inputs, chunk), 1e-5, 1e-5)
+    compare(ref, run(fn, inputs, chunk), 1e-5, 1e-5)
 
 
-def test_chunk_matches_naive_float64_to_rounding():
+@pytest.mark.parametrize("fn", FAST)
+def test_fast_paths_match_naive_float64_to_rounding(fn):
     inputs = make(2, 77, 2, 6, 5, h0=True, dtype=torch.float64)
-    compare(run(naive_selective_scan, inputs, 16), run(chunk_selective_scan, inputs, 16), 1e-12, 1e-12)
+    compare(run(naive_selective_scan, inputs, 16), run(fn, inputs, 16), 1e-12, 1e-12)
+
+
+def test_cpp_threads_split_rows_without_changing_a_bit():
+    """Several threads take (batch, head) rows of their own: results identical to one thread."""
+    inputs = make(3, 50, 3, 7, 4, h0=True)
+    one = run(cpp_selective_scan, inputs, 8)
+    torch.set_num_threads(2)  # the one_thread fixture restores it
+    for name, a, b in zip(NAMES, one, run(cpp_selective_scan, inputs, 8)):
+        assert torch.equal(a, b), name
+
+
+def test_cpp_accepts_half_precision_and_noncontiguous_inputs():
+    inputs = make(2, 33, 2, 8, 4, h0=False, dtype=torch.float64)
+    ref, _ = naive_selective_scan(**inputs)
+    strided = {k: (v.detach().transpose(0, 1).contiguous().transpose(0, 1) if v.dim() == 4 else v.detach()) for k, v in inputs.items()}
+    assert not strided["x"].is_contiguous()
+    y, _ = cpp_selective_scan(**{k: v.float() for k, v in strided.items()})
+    assert_close("y", ref, y, 1e-5)
+    y16, _ = cpp_selective_scan(**{k: v.bfloat16() for k, v in inputs.items()})
+    assert y16.dtype == torch.bfloat16
+    assert_close("y (bfloat16 in, float32 inside)", ref, y16, 2e-2)
 
 
 def test_chunk_is_exact_across_many_segments(monkeypatch):
@@ -95,11 +122,13 @@ def test_triton_matches_naive_interpreted(batch, T, H, P, N, chunk, h0):
     compare(ref, run(triton_selective_scan, inputs, chunk), 5e-3, 8e-3)
 
 
-def test_public_function_picks_chunk_on_cpu_and_matches_explicit_backends():
+def test_public_function_picks_cpp_on_cpu_and_matches_explicit_backends():
     inputs = make(1, 20, 1, 4, 3, h0=False)
     auto, _ = selective_scan(**inputs)
     naive, _ = selective_scan(**inputs, backend="naive")
+    cpp, _ = selective_scan(**inputs, backend="cpp")
     assert_close("y", naive, auto, 1e-5)
+    assert torch.equal(auto, cpp)
 
 
 @pytest.mark.parametrize(

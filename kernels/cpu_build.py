@@ -1,0 +1,108 @@
+"""Build a kernel's C++ source into a shared library once per machine, and load it with ctypes.
+
+The compiled CPU kernels (``kernels/<op>/*.cpp``) use no PyTorch headers: plain loops over raw
+pointers, built with the system C++ compiler in about a second and cached under
+``$SEQLAB_KERNEL_CACHE`` (default ``~/.cache/seqlab/kernels``). The cache key covers the
+source, the flags, the compiler's version and this CPU's instruction-set flags, so a home
+directory shared by unlike nodes never loads a library built for another CPU. Concurrent
+builders (several Ray workers starting at once) serialise on a file lock and the library is
+moved into place atomically.
+
+``-ffast-math`` is given to the compile step only: GCC before 13 links ``crtfastmath.o`` into a
+shared library built with it, which would switch the whole process to flush-denormals-to-zero.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+COMPILE_FLAGS = ("-O3", "-std=c++17", "-fPIC", "-march=native", "-ffast-math", "-pthread")
+LINK_FLAGS = ("-shared", "-pthread")
+LIBS = ("-lm",)
+
+
+class CompilerUnavailable(RuntimeError):
+    """No C++ compiler, or the build failed; the message says which and how to fix it."""
+
+
+def compiler() -> str:
+    """The C++ compiler to use: ``$CXX``, else ``c++`` or ``g++`` on PATH."""
+    named = os.environ.get("CXX")
+    if named:
+        found = shutil.which(named)
+        if not found:
+            raise CompilerUnavailable(f"CXX={named!r} is not an executable on PATH")
+        return found
+    found = shutil.which("c++") or shutil.which("g++")
+    if not found:
+        raise CompilerUnavailable("no C++ compiler found (set CXX, or install g++: apt-get install g++)")
+    return found
+
+
+def _cpu_flags() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SEQLAB_KERNEL_CACHE") or Path.home() / ".cache" / "seqlab" / "kernels")
+
+
+def _build_key(source: bytes, cxx: str) -> str:
+    version = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60).stdout
+    parts = [source, " ".join(COMPILE_FLAGS + LINK_FLAGS).encode(), version.encode(), _cpu_flags().encode(),
+             platform.machine().encode()]
+    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
+
+
+def _compile(src: Path, target: Path, cxx: str) -> None:
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        obj, lib = Path(tmp) / "kernel.o", Path(tmp) / target.name
+        for cmd in ([cxx, *COMPILE_FLAGS, "-c", str(src), "-o", str(obj)], [cxx, *LINK_FLAGS, str(obj), "-o", str(lib), *LIBS]):
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            if res.returncode != 0:
+                raise CompilerUnavailable(f"building {src.name} failed: {' '.join(cmd)}\n{res.stderr[-3000:]}")
+        os.replace(lib, target)
+
+
+@functools.lru_cache(maxsize=None)
+def load_library(source: Path) -> ctypes.CDLL:
+    """The shared library built from ``source`` (a .cpp file), compiling it on first use."""
+    import fcntl
+
+    cxx = compiler()
+    key = _build_key(source.read_bytes(), cxx)
+    cache = _cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"{source.stem}-{key}.so"
+    if not target.exists():
+        with open(cache / f"{target.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not target.exists():
+                _compile(source, target, cxx)
+    return ctypes.CDLL(str(target))
+
+
+@functools.lru_cache(maxsize=None)
+def library_or_none(source: Path) -> ctypes.CDLL | None:
+    """:func:`load_library`, or None when it cannot be built here (for automatic backend choice)."""
+    import logging
+
+    try:
+        return load_library(source)
+    except (CompilerUnavailable, OSError, subprocess.SubprocessError) as exc:
+        logging.getLogger("seqlab.kernels").warning("compiled CPU kernel %s unavailable: %s", source.name, exc)
+        return None

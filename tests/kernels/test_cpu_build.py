@@ -1,0 +1,64 @@
+"""kernels.cpu_build: one build per source and machine, clear errors, the process's float mode kept."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+import torch
+
+from kernels import cpu_build
+
+SOURCE = 'extern "C" double seqlab_twice(double v) { return 2 * v; }\n'
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEQLAB_KERNEL_CACHE", str(tmp_path / "cache"))
+    cpu_build.load_library.cache_clear()
+    yield tmp_path / "cache"
+    cpu_build.load_library.cache_clear()
+
+
+def test_a_source_is_built_once_and_reused(cache, tmp_path):
+    src = tmp_path / "twice.cpp"
+    src.write_text(SOURCE)
+    lib = cpu_build.load_library(src)
+    lib.seqlab_twice.restype, lib.seqlab_twice.argtypes = ctypes.c_double, [ctypes.c_double]
+    assert lib.seqlab_twice(21.0) == 42.0
+    (built,) = cache.glob("twice-*.so")
+    stamp = built.stat().st_mtime_ns
+    cpu_build.load_library.cache_clear()
+    cpu_build.load_library(src)
+    assert [p.name for p in cache.glob("twice-*.so")] == [built.name] and built.stat().st_mtime_ns == stamp
+    src.write_text(SOURCE.replace("2 * v", "3 * v"))  # a changed source gets a library of its own
+    cpu_build.load_library.cache_clear()
+    cpu_build.load_library(src)
+    assert len(list(cache.glob("twice-*.so"))) == 2
+
+
+def test_a_source_that_does_not_compile_names_the_file_and_the_error(cache, tmp_path):
+    src = tmp_path / "broken.cpp"
+    src.write_text("this is not C++\n")
+    with pytest.raises(cpu_build.CompilerUnavailable, match="building broken.cpp failed") as info:
+        cpu_build.load_library(src)
+    assert "error" in str(info.value)
+    assert not list(cache.glob("broken-*.so"))
+
+
+def test_a_missing_compiler_is_a_clear_error(cache, tmp_path, monkeypatch):
+    monkeypatch.setenv("CXX", "no-such-compiler-xyz")
+    src = tmp_path / "twice.cpp"
+    src.write_text(SOURCE)
+    with pytest.raises(cpu_build.CompilerUnavailable, match="CXX='no-such-compiler-xyz' is not an executable"):
+        cpu_build.load_library(src)
+
+
+def test_loading_a_fast_math_kernel_keeps_denormals_in_the_process():
+    """-ffast-math goes to the compile step only: linking with it (GCC < 13) would set
+    flush-to-zero for the whole process through crtfastmath.o."""
+    from kernels.selective_scan.cpp import library
+
+    library()
+    tiny = torch.tensor([1e-40], dtype=torch.float32)  # a float32 denormal
+    assert (tiny * 1.0).item() != 0.0
