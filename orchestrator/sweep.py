@@ -43,7 +43,35 @@ def ensure_ray(num_cpus: int | None = None) -> None:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False, logging_level="ERROR")
     else:  # "local": a fresh in-process cluster, never one some other `ray start` left on this machine
-        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        _start_local_ray(num_cpus)
+
+
+STARTUP_ATTEMPTS = 3  # Ray gives its raylet a fixed 30 s to register; a loaded machine can miss that
+
+
+def _start_local_ray(num_cpus: int | None) -> None:
+    """``ray.init(address="local")``, tried again after Ray's own start-up timeout.
+
+    Ray waits a hard-coded 30 s for the new node's raylet to register with the GCS and then gives
+    up ("The current node timed out during startup"); on a machine under heavy load that is a
+    slow start, not a broken one. Any other error is raised at once.
+    """
+    import logging
+
+    import ray
+
+    for attempt in range(1, STARTUP_ATTEMPTS + 1):
+        try:
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+            return
+        except Exception as exc:  # Ray raises a bare Exception for this
+            if "timed out during startup" not in str(exc) or attempt == STARTUP_ATTEMPTS:
+                raise
+            logging.getLogger("seqlab").warning(
+                "Ray start-up timed out (attempt %d of %d, machine load %.1f); starting it again",
+                attempt, STARTUP_ATTEMPTS, os.getloadavg()[0],
+            )
+            ray.shutdown()
 
 
 def node_capacities() -> list[dict[str, float]]:
