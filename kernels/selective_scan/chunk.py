@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
+from kernels.selective_scan.epilogue import compute_dtype, finish
+
 _SEGMENT_ELEMENTS = 1 << 19  # target size of one (segment × state) buffer on CPU, in elements (cache-sized)
 _SEGMENT_ELEMENTS_CUDA = 1 << 26  # on a GPU, fewer and larger steps (launch overhead dominates)
 
@@ -160,12 +162,8 @@ def chunk_selective_scan(
     chunk_size: int = 32,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Selective scan by chunks (shapes as in :func:`naive_selective_scan`); returns (y, final state)."""
-    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    dtype = compute_dtype(x)
     cast = [t.to(dtype).contiguous() for t in (x, delta, A, B, C)]
     h0 = None if initial_state is None else initial_state.to(dtype).contiguous()
     y, hT = _SelectiveScan.apply(*cast, h0, int(chunk_size))
-    if D is not None:
-        y = y + D.to(dtype) * cast[0]
-    if z is not None:
-        y = y * F.silu(z.to(dtype))
-    return y.to(x.dtype), (hT if output_final_state else None)
+    return finish(y, hT, x, D, z, output_final_state)

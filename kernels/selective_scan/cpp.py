@@ -14,7 +14,8 @@ import ctypes
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
+
+from kernels.selective_scan.epilogue import compute_dtype, finish
 
 SOURCE = Path(__file__).with_name("scan.cpp")
 _SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
@@ -89,12 +90,8 @@ def cpp_selective_scan(
     """
     if x.device.type != "cpu":
         raise ValueError(f"cpp_selective_scan: tensors must be on the CPU, got {x.device}")
-    dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
+    dtype = compute_dtype(x)
     cast = [t.to(dtype).contiguous() for t in (x, delta, A, B, C)]
     h0 = None if initial_state is None else initial_state.to(dtype).contiguous()
     y, hT = _CompiledScan.apply(*cast, h0, int(chunk_size))
-    if D is not None:
-        y = y + D.to(dtype) * cast[0]
-    if z is not None:
-        y = y * F.silu(z.to(dtype))
-    return y.to(x.dtype), (hT if output_final_state else None)
+    return finish(y, hT, x, D, z, output_final_state)

@@ -18,7 +18,8 @@ from __future__ import annotations
 import torch
 import triton
 import triton.language as tl
-from torch.nn import functional as F
+
+from kernels.selective_scan.epilogue import finish
 
 
 @triton.jit
@@ -198,8 +199,4 @@ def triton_selective_scan(
     h0 = None if initial_state is None else initial_state.float().contiguous()
     args = [t.contiguous() for t in (x, delta, A, B, C)]
     y, hT = _TritonSelectiveScan.apply(*args, h0, int(chunk_size))
-    if D is not None:
-        y = y + D.float() * x.float()
-    if z is not None:
-        y = y * F.silu(z.float())
-    return y.to(x.dtype), (hT if output_final_state else None)
+    return finish(y, hT, x, D, z, output_final_state)
