@@ -27,6 +27,20 @@ _announced: set[str] = set()
 TRITON_BY_DEFAULT: frozenset[str] = frozenset({"selective_scan"})
 
 
+def lazy_backends(package: str, modules: dict[str, str]) -> Callable[[str], object]:
+    """A module-level ``__getattr__`` for an op package: ``modules`` maps a backend function's name
+    to the module defining it, imported on first use (so importing the op does not import triton)."""
+
+    def __getattr__(name: str) -> object:
+        if name in modules:
+            import importlib
+
+            return getattr(importlib.import_module(modules[name]), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
 class BackendUnavailable(RuntimeError):
     """An explicitly requested backend cannot run with these tensors on this machine."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernels.dispatch import lazy_backends
 from kernels.validate import check_initial_state
 
 if TYPE_CHECKING:
@@ -19,20 +20,11 @@ if TYPE_CHECKING:
 __all__ = ["delta_rule", "naive_delta_rule", "chunk_delta_rule", "triton_delta_rule", "CHUNK_SIZES"]
 
 CHUNK_SIZES = (16, 32, 64, 128)
-_LAZY = {
+__getattr__ = lazy_backends(__name__, {
     "naive_delta_rule": "kernels.delta_rule.naive",
     "chunk_delta_rule": "kernels.delta_rule.chunk",
     "triton_delta_rule": "kernels.delta_rule.triton",
-}
-
-
-def __getattr__(name: str):
-    """Import backends on first use, so importing this package does not import triton."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})  # triton imported on first use
 
 
 def _check(q, k, v, beta, initial_state, n_householder: int, chunk_size: int) -> None:

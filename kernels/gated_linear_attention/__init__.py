@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kernels.dispatch import lazy_backends
 from kernels.validate import check_initial_state
 
 if TYPE_CHECKING:
@@ -25,20 +26,11 @@ __all__ = [
 ]
 
 CHUNK_SIZES = (16, 32, 64, 128)
-_LAZY = {
+__getattr__ = lazy_backends(__name__, {
     "naive_gated_linear_attention": "kernels.gated_linear_attention.naive",
     "chunk_gated_linear_attention": "kernels.gated_linear_attention.chunk",
     "triton_gated_linear_attention": "kernels.gated_linear_attention.triton",
-}
-
-
-def __getattr__(name: str):
-    """Import backends on first use, so importing this package does not import triton."""
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+})  # triton imported on first use
 
 
 def _check(q, k, v, g, initial_state, chunk_size: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kernels.dispatch import pick_backend
+from kernels.dispatch import lazy_backends, pick_backend
 from kernels.selective_scan.chunk import chunk_selective_scan
 from kernels.selective_scan.cpp import cpp_selective_scan, library
 from kernels.selective_scan.naive import naive_selective_scan
@@ -25,12 +25,7 @@ __all__ = [
 _FLOATS = ("torch.float16", "torch.bfloat16", "torch.float32", "torch.float64")
 
 
-def __getattr__(name: str):
-    if name == "triton_selective_scan":
-        from kernels.selective_scan.triton import triton_selective_scan
-
-        return triton_selective_scan
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_backends(__name__, {"triton_selective_scan": "kernels.selective_scan.triton"})  # imports triton
 
 
 def _check_shape(name: str, t, expected: tuple[int, ...], legend: str) -> None:
