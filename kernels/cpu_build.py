@@ -58,7 +58,13 @@ def _cpu_flags() -> str:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("SEQLAB_KERNEL_CACHE") or Path.home() / ".cache" / "seqlab" / "kernels")
+    """``$SEQLAB_KERNEL_CACHE``, else ``~/.cache/seqlab/kernels``, else a per-user folder in /tmp."""
+    if os.environ.get("SEQLAB_KERNEL_CACHE"):
+        return Path(os.environ["SEQLAB_KERNEL_CACHE"])
+    try:
+        return Path.home() / ".cache" / "seqlab" / "kernels"
+    except RuntimeError:  # no HOME and no password entry (some containers)
+        return Path(tempfile.gettempdir()) / f"seqlab-kernels-{os.getuid()}"
 
 
 def _build_key(source: bytes, cxx: str) -> str:
