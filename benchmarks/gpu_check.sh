@@ -15,5 +15,9 @@ status=0
 python -m pytest -q -m gpu tests/kernels 2>&1 | tee "$dest/pytest_gpu.txt" || status=1
 python benchmarks/kernels.py --device cuda --mamba --mamba-batch 16 --out "$dest/kernels_gpu.md" 2>&1 \
   | tee "$dest/bench_gpu.txt" || status=1
+# The same two ops with float32 dots in "ieee" (FMA, the setting before 2026-11-28), against which
+# the "tf32x3" default was chosen from compile-time spill counts (benchmarks/results/kernels-gpu-resources.md).
+SEQLAB_TRITON_F32_DOT=ieee python benchmarks/kernels.py --device cuda --ops delta_rule,gated_linear_attention \
+  --out "$dest/kernels_gpu_ieee.md" 2>&1 | tee "$dest/bench_gpu_ieee.txt" || status=1
 echo "gpu_check: exit status $status; results in $dest"
 exit $status

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 import triton
+
+F32_DOT_PRECISIONS = ("tf32x3", "ieee", "tf32")
 
 STATE_LOOP_STAGES = 2
 """Software-pipelining depth of the kernels that carry the state through a loop over chunks.
@@ -25,8 +29,15 @@ def dot_precision(dtype: torch.dtype) -> str:
     left the state-carrying kernels at 32 registers with 20–75 KB of spill traffic per thread
     (``python -m kernels.gpu_resources``), the likely reason GLA's Triton path ran 3.1× slower
     than chunk on the lent H200. float64 has only "ieee"; for 16-bit inputs the setting is unused.
+    ``SEQLAB_TRITON_F32_DOT`` (ieee, tf32x3 or tf32) overrides the float32 choice, so a GPU check
+    can time both (``benchmarks/gpu_check.sh``).
     """
-    return {torch.float32: "tf32x3", torch.float64: "ieee"}.get(dtype, "tf32")
+    if dtype == torch.float32:
+        chosen = os.environ.get("SEQLAB_TRITON_F32_DOT", "tf32x3")
+        if chosen not in F32_DOT_PRECISIONS:
+            raise ValueError(f"SEQLAB_TRITON_F32_DOT must be one of {', '.join(F32_DOT_PRECISIONS)}, got {chosen!r}")
+        return chosen
+    return "ieee" if dtype == torch.float64 else "tf32"
 
 
 def chunk_launch_meta(q: torch.Tensor, K: int, V: int, BT: int) -> dict:
