@@ -87,28 +87,21 @@ def _compile(src: Path, target: Path, cxx: str) -> None:
 @functools.lru_cache(maxsize=None)
 def load_library(source: Path) -> ctypes.CDLL:
     """The shared library built from ``source`` (a .cpp file), compiling it on first use."""
-    import fcntl
-
-    cxx = compiler()
-    key = _build_key(source.read_bytes(), cxx)
-    cache = _cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
-    target = cache / f"{source.stem}-{key}.so"
-    if not target.exists():
-        with open(cache / f"{target.name}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not target.exists():
-                _compile(source, target, cxx)
-    return ctypes.CDLL(str(target))
-
-
-@functools.lru_cache(maxsize=None)
-def library_or_none(source: Path) -> ctypes.CDLL | None:
-    """:func:`load_library`, or None when it cannot be built here (for automatic backend choice)."""
-    import logging
-
     try:
-        return load_library(source)
-    except (CompilerUnavailable, OSError, subprocess.SubprocessError) as exc:
-        logging.getLogger("seqlab.kernels").warning("compiled CPU kernel %s unavailable: %s", source.name, exc)
-        return None
+        import fcntl
+    except ImportError as exc:  # Windows
+        raise CompilerUnavailable("compiled CPU kernels need a POSIX system (no fcntl here)") from exc
+    cxx = compiler()
+    try:
+        key = _build_key(source.read_bytes(), cxx)
+        cache = _cache_dir()
+        cache.mkdir(parents=True, exist_ok=True)
+        target = cache / f"{source.stem}-{key}.so"
+        if not target.exists():
+            with open(cache / f"{target.name}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not target.exists():
+                    _compile(source, target, cxx)
+    except (OSError, subprocess.SubprocessError) as exc:  # unwritable cache, compiler timed out, ...
+        raise CompilerUnavailable(f"building {source.name} failed: {type(exc).__name__}: {exc}") from exc
+    return ctypes.CDLL(str(target))

@@ -62,3 +62,17 @@ def test_loading_a_fast_math_kernel_keeps_denormals_in_the_process():
     library()
     tiny = torch.tensor([1e-40], dtype=torch.float32)  # a float32 denormal
     assert (tiny * 1.0).item() != 0.0
+
+
+def test_an_unwritable_cache_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the cache folder should go")
+    monkeypatch.setenv("SEQLAB_KERNEL_CACHE", str(blocker / "cache"))
+    cpu_build.load_library.cache_clear()
+    src = tmp_path / "twice.cpp"
+    src.write_text(SOURCE)
+    try:
+        with pytest.raises(cpu_build.CompilerUnavailable, match="building twice.cpp failed: (FileExistsError|NotADirectoryError)"):
+            cpu_build.load_library(src)
+    finally:
+        cpu_build.load_library.cache_clear()
