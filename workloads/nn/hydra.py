@@ -96,7 +96,7 @@ class MixerBlock(nn.Module):
         d_state: N, SSD state size. expand: d_inner = expand · d_model. headdim: P channels per head.
         d_conv: width of the depthwise convolution. seq_len: the longest T (``toeplitz`` only).
         chunk_size: the kernel's chunk size. backend: ``"scan"`` (:func:`kernels.selective_scan.selective_scan`,
-            its automatic backend: chunked on CPU, Triton on CUDA) or ``"quadratic"`` (:func:`ssd_quadratic`).
+            its automatic backend: the compiled kernel on CPU, Triton on CUDA) or ``"quadratic"`` (:func:`ssd_quadratic`).
     """
 
     def __init__(self, d_model: int, mixer: str = "hydra", *, d_state: int = 16, expand: int = 2, headdim: int = 16,

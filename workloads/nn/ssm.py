@@ -44,7 +44,8 @@ class MambaBlock(nn.Module):
         heads: kernel heads (d_inner channels split into ``heads`` groups of P); B and C are
             shared by every channel as in Mamba-1, so this only changes the kernel's layout.
         selective: True for S6 (input-dependent Δ, B, C); False for the LTI variant.
-        backend: selective_scan backend ("naive", "chunk", "triton" or None for automatic).
+        backend: selective_scan backend ("naive", "chunk", "cpp", "triton" or None for automatic:
+            Triton on CUDA, the compiled kernel on CPU).
         chunk_size: the kernel's chunk size.
         dt_min, dt_max: range of the initial Δ.
 
