@@ -12,6 +12,10 @@ python -c "import torch; assert torch.cuda.is_available(), 'no CUDA'; print(torc
   2>&1 | tee "$dest/device.txt" || exit 1
 nvidia-smi > "$dest/nvidia-smi.txt" 2>&1 || true
 status=0
+# Reference libraries carried as wheels (bash benchmarks/gpu_wheels.sh; the machine has no index).
+if compgen -G ".gpu-wheels/*.whl" >/dev/null; then
+  python -m pip install -q --no-deps --no-index .gpu-wheels/*.whl 2>&1 | tee "$dest/pip_wheels.txt" || status=1
+fi
 python -m pytest -q -m gpu tests/kernels 2>&1 | tee "$dest/pytest_gpu.txt" || status=1
 python benchmarks/kernels.py --device cuda --mamba --mamba-batch 16 --out "$dest/kernels_gpu.md" 2>&1 \
   | tee "$dest/bench_gpu.txt" || status=1

@@ -15,7 +15,10 @@ Mamba model (workloads/nn/ssm.py) with the naive, chunked and compiled selective
 GPU (``--device cuda``): triton vs chunk at B=8 T=4096 H=8 D=64, CUDA-event timing, peak
 ``max_memory_allocated``, and achieved bandwidth = compulsory bytes / time, where forward bytes
 = inputs + outputs and backward bytes = inputs + output gradients + input gradients (a lower
-bound on traffic: compare it with the card's peak).
+bound on traffic: compare it with the card's peak). Reference libraries that are installed
+(``benchmarks/reference_libs.py``: fla for GLA and the delta rule) get rows of their own, and
+every row but chunk's gives its largest relative RMS difference from chunk over outputs and
+input gradients.
 
     python benchmarks/kernels.py                       # CPU table
     python benchmarks/kernels.py --ops selective_scan --T 256,1024 --mamba
@@ -46,9 +49,40 @@ def discover_ops() -> list[str]:
 
 
 def backend_fn(op: str, backend: str):
-    """``<backend>_<op>`` from the op's package, or None when the op has no such backend."""
+    """``<backend>_<op>`` from the op's package, else a reference library's kernel of that name
+    (``benchmarks/reference_libs.py``, e.g. "fla"), or None when neither exists here."""
+    from benchmarks.reference_libs import reference_fn
+
     module = importlib.import_module(f"kernels.{op}")  # an op that fails to import is an error, not a skip
-    return getattr(module, f"{backend}_{op}", None)
+    return getattr(module, f"{backend}_{op}", None) or reference_fn(op, backend)
+
+
+def agreement(op: str, backend: str, base: str, B: int, T: int, H: int, D: int, device: str) -> float:
+    """Largest relative RMS difference between ``backend`` and ``base`` over every floating output
+    and every input gradient, on the same inputs and the same random projection loss."""
+    import torch
+
+    bench = importlib.import_module(f"kernels.{op}.bench")
+    results = []
+    for name in (backend, base):
+        inputs = bench.make_inputs(B, T, H, D, device=device)
+        outputs = _floats(backend_fn(op, name)(**inputs))
+        gen = torch.Generator().manual_seed(1)
+        loss = sum((y * torch.randn(y.shape, generator=gen).to(y)).real.sum() for y in outputs)
+        loss.backward()
+        grads = [v.grad for v in inputs.values() if isinstance(v, torch.Tensor) and v.requires_grad]
+        results.append([t.detach() for t in outputs + grads])
+    return largest_rel_rms(*results)
+
+
+def largest_rel_rms(xs, refs) -> float:
+    """max over pairs of ‖x − ref‖_rms / ‖ref‖_rms, in float64 (complex tensors by modulus)."""
+    if len(xs) != len(refs):
+        raise ValueError(f"{len(xs)} tensors against {len(refs)}: the backends return different outputs")
+    return max(
+        ((a.double() - b.double()).abs().pow(2).mean().sqrt() / b.double().abs().pow(2).mean().sqrt().clamp_min(1e-30)).item()
+        for a, b in zip(xs, refs)
+    )
 
 
 def _status_kb(field: str) -> int:
@@ -208,25 +242,30 @@ def cpu_table(args, ops: list[str]) -> list[str]:
 
 def gpu_table(args, ops: list[str]) -> list[str]:
     """Markdown rows: every available backend on CUDA, with achieved bandwidth."""
+    from benchmarks.reference_libs import reference_backends
+
     rows = [
-        "| op | B,T,H,D | backend | fwd (ms) | fwd+bwd (ms) | peak (MB) | fwd GB/s | fwd+bwd GB/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| op | B,T,H,D | backend | fwd (ms) | fwd+bwd (ms) | peak (MB) | fwd GB/s | fwd+bwd GB/s | rel-RMS vs chunk |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    backends = ("naive", "chunk", "triton") if args.with_naive else ("chunk", "triton")
     for op in ops:
+        backends = ["naive"] * args.with_naive + ["chunk", "triton"] + reference_backends(op)
         for T in args.T:
             for backend in backends:
                 if backend_fn(op, backend) is None:
+                    print(f"# {op}: no {backend} backend here, skipped", file=sys.stderr)
                     continue
+                shape = f"{args.B},{T},{args.H},{args.D}"
                 try:
                     r = measure(op, backend, args.B, T, args.H, args.D, "cuda", args.reps)
+                    diff = "" if backend == "chunk" else f"{agreement(op, backend, 'chunk', args.B, T, args.H, args.D, 'cuda'):.1e}"
                 except Exception as exc:  # report and go on: one broken op must not hide the others
-                    rows.append(f"| {op} | {args.B},{T},{args.H},{args.D} | {backend} | failed: {type(exc).__name__}: {exc} | | | | |")
+                    rows.append(f"| {op} | {shape} | {backend} | failed: {type(exc).__name__}: {exc} | | | | | |")
                     print(rows[-1], flush=True)
                     continue
                 rows.append(
-                    f"| {op} | {args.B},{T},{args.H},{args.D} | {backend} | {r['fwd_s'] * 1e3:.2f} | {r['time_s'] * 1e3:.2f} | "
-                    f"{r['peak_mb']:.0f} | {r['fwd_gbps']:.1f} | {r['fwd_bwd_gbps']:.1f} |"
+                    f"| {op} | {shape} | {backend} | {r['fwd_s'] * 1e3:.2f} | {r['time_s'] * 1e3:.2f} | "
+                    f"{r['peak_mb']:.0f} | {r['fwd_gbps']:.1f} | {r['fwd_bwd_gbps']:.1f} | {diff} |"
                 )
                 print(rows[-1], flush=True)
     return rows
