@@ -2,8 +2,9 @@
 
 The compiled CPU kernels (``kernels/<op>/*.cpp``) use no PyTorch headers: plain loops over raw
 pointers, built with the system C++ compiler in about a second and cached under
-``$SEQLAB_KERNEL_CACHE`` (default ``~/.cache/seqlab/kernels``). The cache key covers the
-source, the flags, the compiler's version and this CPU's instruction-set flags, so a home
+``$SEQLAB_KERNEL_CACHE`` (default ``~/.cache/seqlab/kernels``). Sources may include
+``cpu_common.h`` (helpers shared by the kernels; ``kernels/`` is on the include path). The cache
+key covers the source, that header, the flags, the compiler's version and this CPU's instruction-set flags, so a home
 directory shared by unlike nodes never loads a library built for another CPU. Concurrent
 builders (several Ray workers starting at once) serialise on a file lock and the library is
 moved into place atomically.
@@ -27,6 +28,8 @@ from pathlib import Path
 COMPILE_FLAGS = ("-O3", "-std=c++17", "-fPIC", "-march=native", "-ffast-math", "-pthread")
 LINK_FLAGS = ("-shared", "-pthread")
 LIBS = ("-lm",)
+INCLUDE_DIR = Path(__file__).resolve().parent
+COMMON_HEADER = INCLUDE_DIR / "cpu_common.h"
 
 
 class CompilerUnavailable(RuntimeError):
@@ -69,19 +72,24 @@ def _cache_dir() -> Path:
 
 def _build_key(source: bytes, cxx: str) -> str:
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60).stdout
-    parts = [source, " ".join(COMPILE_FLAGS + LINK_FLAGS).encode(), version.encode(), _cpu_flags().encode(),
-             platform.machine().encode()]
+    parts = [source, COMMON_HEADER.read_bytes(), " ".join(COMPILE_FLAGS + LINK_FLAGS).encode(), version.encode(),
+             _cpu_flags().encode(), platform.machine().encode()]
     return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
 
 
 def _compile(src: Path, target: Path, cxx: str) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         obj, lib = Path(tmp) / "kernel.o", Path(tmp) / target.name
-        for cmd in ([cxx, *COMPILE_FLAGS, "-c", str(src), "-o", str(obj)], [cxx, *LINK_FLAGS, str(obj), "-o", str(lib), *LIBS]):
+        for cmd in ([cxx, *COMPILE_FLAGS, f"-I{INCLUDE_DIR}", "-c", str(src), "-o", str(obj)], [cxx, *LINK_FLAGS, str(obj), "-o", str(lib), *LIBS]):
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             if res.returncode != 0:
                 raise CompilerUnavailable(f"building {src.name} failed: {' '.join(cmd)}\n{res.stderr[-3000:]}")
         os.replace(lib, target)
+
+
+def ptr(t) -> ctypes.c_void_p:
+    """A tensor's data pointer as a ctypes argument (the tensor must stay alive for the call)."""
+    return ctypes.c_void_p(t.data_ptr())
 
 
 @functools.lru_cache(maxsize=None)

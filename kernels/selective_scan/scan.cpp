@@ -18,8 +18,9 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <thread>
 #include <vector>
+
+#include "cpu_common.h"
 
 namespace {
 
@@ -28,23 +29,6 @@ struct Dims {
   int64_t nck() const { return (L + K - 1) / K; }
   int64_t tok(int64_t b, int64_t t, int64_t h) const { return (b * L + t) * H + h; }  // token-row index
 };
-
-template <typename F>
-void parallel_rows(const Dims& d, int n_threads, F&& body) {
-  const int64_t rows = d.B * d.H;
-  const int64_t n = std::max<int64_t>(1, std::min<int64_t>(n_threads, rows));
-  if (n == 1) {
-    for (int64_t r = 0; r < rows; ++r) body(r / d.H, r % d.H);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (int64_t w = 0; w < n; ++w) {
-    pool.emplace_back([&, w] {
-      for (int64_t r = w; r < rows; r += n) body(r / d.H, r % d.H);
-    });
-  }
-  for (auto& th : pool) th.join();
-}
 
 // One step h ← exp(Δ A) ⊙ h + B ⊗ (Δ x) for one (batch, head) row; returns y = C · h in yt when
 // given, and the decays exp(Δ A) in decay when given.
@@ -81,7 +65,7 @@ template <typename T>
 void forward(const T* x, const T* dt, const T* At, const T* Bm, const T* Cm, T* y, T* state, T* ck,
              const Dims& d, int n_threads) {
   const int64_t NP = d.N * d.P, nck = d.nck();
-  parallel_rows(d, n_threads, [&](int64_t b, int64_t h) {
+  seqlab::parallel_rows(d.B, d.H, n_threads, [&](int64_t b, int64_t h) {
     std::vector<T> dx(d.P);
     T* s = state + (b * d.H + h) * NP;  // holds h0 on entry, the final state on exit
     T* ckr = ck + (b * d.H + h) * nck * NP;
@@ -123,7 +107,7 @@ template <typename T>
 void backward(const T* x, const T* dt, const T* At, const T* Bm, const T* Cm, const T* ck, const T* gy,
               T* g, T* dx_out, T* ddt, T* dB, T* dC, T* dAt_part, const Dims& d, int n_threads) {
   const int64_t NP = d.N * d.P, nck = d.nck(), P = d.P;
-  parallel_rows(d, n_threads, [&](int64_t b, int64_t h) {
+  seqlab::parallel_rows(d.B, d.H, n_threads, [&](int64_t b, int64_t h) {
     std::vector<T> states((d.K + 1) * NP), decays(d.K * NP), dx(P), gdx(P), gdt(P);
     T* gr = g + (b * d.H + h) * NP;  // dL/dh_T on entry, dL/dh0 on exit
     T* dA = dAt_part + (b * d.H + h) * NP;
