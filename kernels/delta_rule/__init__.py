@@ -3,7 +3,8 @@
     S ← (I − β k kᵀ) S + β k vᵀ   (n times per token),   o_t = Sᵀ (scale · q_t)
 
 Public entry point :func:`delta_rule` validates its arguments and dispatches to
-``naive_delta_rule`` (the loop), ``chunk_delta_rule`` (chunked PyTorch, WY/UT form) or
+``naive_delta_rule`` (the loop), ``chunk_delta_rule`` (chunked PyTorch, WY/UT form),
+``cpp_delta_rule`` (the recurrence compiled for the CPU, built on first use) or
 ``triton_delta_rule`` (Triton forward and backward). Layout and chunk sizes: README.md.
 """
 
@@ -17,12 +18,13 @@ from kernels.validate import check_initial_state
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["delta_rule", "naive_delta_rule", "chunk_delta_rule", "triton_delta_rule", "CHUNK_SIZES"]
+__all__ = ["delta_rule", "naive_delta_rule", "chunk_delta_rule", "cpp_delta_rule", "triton_delta_rule", "CHUNK_SIZES"]
 
 CHUNK_SIZES = (16, 32, 64, 128)
 __getattr__ = lazy_backends(__name__, {
     "naive_delta_rule": "kernels.delta_rule.naive",
     "chunk_delta_rule": "kernels.delta_rule.chunk",
+    "cpp_delta_rule": "kernels.delta_rule.cpp",
     "triton_delta_rule": "kernels.delta_rule.triton",
 })  # triton imported on first use
 
@@ -92,8 +94,9 @@ def delta_rule(
         n_householder: Householder steps per token (1 = DeltaNet, > 1 = DeltaProduct).
         chunk_size: sub-tokens per chunk, one of ``CHUNK_SIZES`` (ignored by ``naive``).
         use_qk_l2norm: L2-normalise q and k over K before the recurrence (differentiable).
-        backend: ``"naive"``, ``"chunk"``, ``"triton"`` or None (Triton on CUDA, chunk
-            elsewhere); an explicit backend that cannot run raises ``BackendUnavailable``.
+        backend: ``"naive"``, ``"chunk"``, ``"cpp"``, ``"triton"`` or None (on CPU the
+            compiled kernel when it builds here, else chunk; chunk on CUDA until the Triton path
+            is timed there); an explicit backend that cannot run raises ``BackendUnavailable``.
 
     Example:
         >>> import torch
@@ -104,10 +107,11 @@ def delta_rule(
         >>> o.shape, S.shape
         (torch.Size([1, 8, 2, 16]), torch.Size([1, 2, 16, 16]))
     """
+    from kernels.delta_rule.cpp import library
     from kernels.dispatch import pick_backend
 
     _check(q, k, v, beta, initial_state, n_householder, chunk_size)
-    chosen = pick_backend("delta_rule", backend, q.device.type)
+    chosen = pick_backend("delta_rule", backend, q.device.type, compiled_cpu=library)
     if use_qk_l2norm:
         import torch.nn.functional as F
 

@@ -20,7 +20,7 @@ def test_cuda_gets_triton_only_where_it_was_measured_faster():
 
 def test_cpu_gets_the_compiled_kernel_where_an_op_has_one_else_the_chunked_path():
     assert pick_backend("selective_scan", None, "cpu", compiled_cpu=library) == "cpp"
-    assert pick_backend("delta_rule", None, "cpu") == "chunk"
+    assert pick_backend("s4d_kernel", None, "cpu") == "chunk"
 
 
 def test_a_kernel_that_cannot_be_built_falls_back_to_chunk_or_fails_loudly_when_asked_for():
@@ -33,8 +33,8 @@ def test_a_kernel_that_cannot_be_built_falls_back_to_chunk_or_fails_loudly_when_
 
 
 def test_explicit_cpp_fails_loudly_for_an_op_without_one_or_off_the_cpu():
-    with pytest.raises(BackendUnavailable, match="delta_rule has no compiled CPU kernel"):
-        pick_backend("delta_rule", "cpp", "cpu")
+    with pytest.raises(BackendUnavailable, match="s4d_kernel has no compiled CPU kernel"):
+        pick_backend("s4d_kernel", "cpp", "cpu")
     with pytest.raises(BackendUnavailable, match="tensors are on cuda; the compiled kernel runs on the CPU"):
         pick_backend("selective_scan", "cpp", "cuda", compiled_cpu=library)
 

@@ -53,7 +53,8 @@ class DeltaNetMixer(nn.Module):
             fla; without it q and k get a SiLU and v is left linear.
         conv_size: kernel size of the short convolution.
         chunk_size: kernel chunk size (sub-tokens).
-        backend: kernel backend; None picks Triton on CUDA and chunked PyTorch elsewhere.
+        backend: kernel backend; None lets the kernel choose (on CPU its compiled kernel where
+            it builds, else chunked PyTorch; see kernels/dispatch.py).
 
     Example:
         >>> layer = DeltaNetMixer(32, 2, n_householder=2, allow_negative_eigenvalues=True)
@@ -146,7 +147,8 @@ class GLAMixer(nn.Module):
         use_output_gate: multiply the normalised output by swish(W_g x), as GLA does.
         feature_map: optional function applied to q and k (e.g. Lizard's learned map).
         chunk_size: kernel chunk size.
-        backend: kernel backend; None picks Triton on CUDA and chunked PyTorch elsewhere.
+        backend: kernel backend; None lets the kernel choose (on CPU its compiled kernel where
+            it builds, else chunked PyTorch; see kernels/dispatch.py).
 
     Example:
         >>> GLAMixer(32, 2)(torch.randn(3, 10, 32)).shape

@@ -1,4 +1,4 @@
-"""delta_rule: chunked and Triton backends against the naive loop (outputs, final state, every
+"""delta_rule: chunked, compiled (cpp) and Triton backends against the naive loop (outputs, final state, every
 gradient), DeltaProduct sub-token semantics, argument validation and backend dispatch."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernels.delta_rule import chunk_delta_rule, delta_rule, naive_delta_rule
+from kernels.delta_rule import chunk_delta_rule, cpp_delta_rule, delta_rule, naive_delta_rule
 from kernels.testing import assert_close, triton_refusal_without_interpreter
 
 OUT_BUDGET, GRAD_BUDGET = 5e-3, 8e-3
@@ -62,6 +62,42 @@ def test_chunk_matches_naive_in_float64(B, T, H, n, beta_max, with_h0):
     ref = run_with_grads(naive_delta_rule, inputs, n)
     out = run_with_grads(chunk_delta_rule, inputs, n)
     compare(ref, out, 1e-10, 1e-10)
+
+
+@pytest.mark.parametrize("B,T,H,n,beta_max,with_h0", CHUNK_CASES)
+def test_cpp_matches_naive_in_float64(B, T, H, n, beta_max, with_h0):
+    """chunk_size 16 keeps a state every 16 // n tokens: T = 63 and 100 cross several checkpoints."""
+    inputs = make_case(B, T, H, 16, 8, n=n, beta_max=beta_max, with_h0=with_h0)
+    compare(run_with_grads(naive_delta_rule, inputs, n), run_with_grads(cpp_delta_rule, inputs, n), 1e-12, 1e-12)
+
+
+def test_cpp_float32_and_its_checkpoint_spacing_leave_results_within_rounding():
+    inputs = make_case(2, 77, 2, 16, 16, n=2, beta_max=2.0, with_h0=True)
+    ref = run_with_grads(naive_delta_rule, inputs, 2)
+    as32 = {k: v.detach().float().requires_grad_() for k, v in inputs.items()}
+    for chunk_size in (16, 128):
+        compare(ref, run_with_grads(cpp_delta_rule, as32, 2, chunk_size=chunk_size), 1e-5, 1e-5)
+
+
+def test_cpp_threads_split_rows_without_changing_a_bit():
+    inputs = make_case(3, 40, 3, 16, 8, n=2, beta_max=2.0, with_h0=True, dtype=torch.float32)
+    one = run_with_grads(cpp_delta_rule, inputs, 2)
+    torch.set_num_threads(2)  # the one_thread fixture restores it
+    two = run_with_grads(cpp_delta_rule, inputs, 2)
+    assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
+    assert all(torch.equal(one[2][name], two[2][name]) for name in one[2])
+
+
+def test_cpp_accepts_half_precision_and_noncontiguous_inputs():
+    inputs = {k: v.detach() for k, v in make_case(2, 33, 2, 16, 8).items()}
+    ref, _ = naive_delta_rule(**inputs)
+    strided = {k: v.transpose(0, 1).contiguous().transpose(0, 1) for k, v in inputs.items()}
+    assert not strided["q"].is_contiguous()
+    o, _ = cpp_delta_rule(**{k: v.float() for k, v in strided.items()})
+    assert_close("o", ref, o, 1e-5)
+    o16, S16 = cpp_delta_rule(**{k: v.bfloat16() for k, v in inputs.items()})
+    assert o16.dtype == torch.bfloat16 and S16.dtype == torch.float32
+    assert_close("o (bfloat16 in, float32 inside)", ref, o16, 2e-2)
 
 
 @pytest.mark.parametrize("chunk_size", [16, 64, 128])
@@ -162,11 +198,14 @@ def test_delta_rule_rejects_bad_arguments(change, error, match):
         delta_rule(**args)
 
 
-def test_automatic_backend_on_cpu_is_chunk_and_matches_naive():
+def test_automatic_backend_on_cpu_is_the_compiled_kernel_and_matches_naive():
     args = _good()
     o_auto, S_auto = delta_rule(**args)
-    o_chunk, S_chunk = chunk_delta_rule(**args)
-    assert torch.equal(o_auto, o_chunk) and torch.equal(S_auto, S_chunk)
+    o_cpp, S_cpp = delta_rule(**args, backend="cpp")
+    assert torch.equal(o_auto, o_cpp) and torch.equal(S_auto, S_cpp)
+    o_naive, S_naive = delta_rule(**args, backend="naive")
+    assert_close("o", o_naive, o_auto, 1e-5)
+    assert_close("final_state", S_naive, S_auto, 1e-5)
 
 
 def test_explicit_triton_on_cpu_without_interpreter_raises_backend_unavailable():
