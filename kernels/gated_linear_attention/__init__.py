@@ -3,8 +3,9 @@
 The gate is given in log space, ``g = log α ≤ 0`` ([B, T, H, K], as in fla's ``chunk_gla``).
 Public entry point :func:`gated_linear_attention` validates its arguments and dispatches to
 ``naive_gated_linear_attention`` (the loop), ``chunk_gated_linear_attention`` (chunked
-PyTorch with a safe cumulative log-decay) or ``triton_gated_linear_attention``. README.md
-has the layout and chunk sizes.
+PyTorch with a safe cumulative log-decay), ``cpp_gated_linear_attention`` (compiled for the
+CPU, built on first use) or ``triton_gated_linear_attention``, each imported on first use.
+README.md has the layout and chunk sizes.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "gated_linear_attention",
     "naive_gated_linear_attention",
     "chunk_gated_linear_attention",
+    "cpp_gated_linear_attention",
     "triton_gated_linear_attention",
     "CHUNK_SIZES",
 ]
@@ -29,8 +31,16 @@ CHUNK_SIZES = (16, 32, 64, 128)
 __getattr__ = lazy_backends(__name__, {
     "naive_gated_linear_attention": "kernels.gated_linear_attention.naive",
     "chunk_gated_linear_attention": "kernels.gated_linear_attention.chunk",
+    "cpp_gated_linear_attention": "kernels.gated_linear_attention.cpp",
     "triton_gated_linear_attention": "kernels.gated_linear_attention.triton",
 })  # triton imported on first use
+
+
+def library():
+    """The compiled CPU kernel (built on first use; raises CompilerUnavailable when it cannot be)."""
+    from kernels.gated_linear_attention.cpp import library as load
+
+    return load()
 
 
 def _check(q, k, v, g, initial_state, chunk_size: int) -> None:
@@ -86,9 +96,11 @@ def gated_linear_attention(
         g: log-decay ``[B, T, H, K]``, finite and ≤ 0 (e.g. ``F.logsigmoid(x) / 16``).
         scale: query scale, default ``K ** -0.5``.
         initial_state: optional ``[B, H, K, V]`` state S_0.
-        chunk_size: one of ``CHUNK_SIZES`` (ignored by ``naive``).
-        backend: ``"naive"``, ``"chunk"``, ``"triton"`` or None (Triton on CUDA, chunk
-            elsewhere); an explicit backend that cannot run raises ``BackendUnavailable``.
+        chunk_size: one of ``CHUNK_SIZES``: tokens per chunk (chunk and Triton) or spacing of
+            the states the compiled kernel keeps for its backward (cpp); ignored by ``naive``.
+        backend: ``"naive"``, ``"chunk"``, ``"cpp"``, ``"triton"`` or None (on CPU the compiled
+            kernel when it builds here, else chunk; chunk on CUDA); an explicit backend that
+            cannot run raises ``BackendUnavailable``.
 
     Example:
         >>> import torch
@@ -102,6 +114,6 @@ def gated_linear_attention(
     from kernels.dispatch import pick_backend
 
     _check(q, k, v, g, initial_state, chunk_size)
-    chosen = pick_backend("gated_linear_attention", backend, q.device.type)
+    chosen = pick_backend("gated_linear_attention", backend, q.device.type, compiled_cpu=library)
     fn = __getattr__(f"{chosen}_gated_linear_attention")
     return fn(q, k, v, g, scale=scale, initial_state=initial_state, chunk_size=chunk_size)

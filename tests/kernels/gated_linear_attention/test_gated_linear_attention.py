@@ -1,5 +1,6 @@
 """gated_linear_attention: chunked (and Triton) backends against the naive loop (outputs, final
-state, every gradient), safety of the cumulative log-decay, argument validation, dispatch."""
+state, every gradient), safety of the cumulative log-decay, argument validation, dispatch.
+The compiled CPU kernel and the automatic choice on CPU (cpp): test_cpp.py."""
 
 from __future__ import annotations
 
@@ -112,13 +113,6 @@ def test_gated_linear_attention_rejects_bad_arguments(change, error, match):
     change(args)
     with pytest.raises(error, match=match):
         gated_linear_attention(**args)
-
-
-def test_automatic_backend_on_cpu_is_chunk():
-    args = _good()
-    o_auto, S_auto = gated_linear_attention(**args)
-    o_chunk, S_chunk = chunk_gated_linear_attention(**args)
-    assert torch.equal(o_auto, o_chunk) and torch.equal(S_auto, S_chunk)
 
 
 def test_explicit_triton_on_cpu_without_interpreter_raises_backend_unavailable():
