@@ -104,7 +104,7 @@ def load_library(source: Path) -> ctypes.CDLL:
         key = _build_key(source.read_bytes(), cxx)
         cache = _cache_dir()
         cache.mkdir(parents=True, exist_ok=True)
-        target = cache / f"{source.stem}-{key}.so"
+        target = cache / f"{source.parent.name}-{source.stem}-{key}.so"  # e.g. delta_rule-recurrence-<key>.so
         if not target.exists():
             with open(cache / f"{target.name}.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)

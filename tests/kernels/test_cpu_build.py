@@ -26,15 +26,16 @@ def test_a_source_is_built_once_and_reused(cache, tmp_path):
     lib = cpu_build.load_library(src)
     lib.seqlab_twice.restype, lib.seqlab_twice.argtypes = ctypes.c_double, [ctypes.c_double]
     assert lib.seqlab_twice(21.0) == 42.0
-    (built,) = cache.glob("twice-*.so")
+    (built,) = cache.glob("*-twice-*.so")
+    assert built.name.startswith(f"{tmp_path.name}-twice-")  # the op's folder names its library
     stamp = built.stat().st_mtime_ns
     cpu_build.load_library.cache_clear()
     cpu_build.load_library(src)
-    assert [p.name for p in cache.glob("twice-*.so")] == [built.name] and built.stat().st_mtime_ns == stamp
+    assert [p.name for p in cache.glob("*-twice-*.so")] == [built.name] and built.stat().st_mtime_ns == stamp
     src.write_text(SOURCE.replace("2 * v", "3 * v"))  # a changed source gets a library of its own
     cpu_build.load_library.cache_clear()
     cpu_build.load_library(src)
-    assert len(list(cache.glob("twice-*.so"))) == 2
+    assert len(list(cache.glob("*-twice-*.so"))) == 2
 
 
 def test_a_source_that_does_not_compile_names_the_file_and_the_error(cache, tmp_path):

@@ -16,24 +16,16 @@ from kernels.gated_linear_attention import (
     gated_linear_attention,
     naive_gated_linear_attention,
 )
+from kernels.gated_linear_attention.bench import random_case
 from kernels.testing import assert_close
 
 F32_OUT, F32_GRAD = 1e-5, 1e-5  # measured ≤ 1e-6; the op's float32 budget is 5e-3 / 8e-3
 F64 = 1e-12
 
 
-def make_case(B, T, H, K=16, V=8, *, gate_scale=1.0, with_h0=False, dtype=torch.float32, seed=0):
-    """Random leaf inputs, g = gate_scale · logsigmoid(x) (larger = stronger decay)."""
-    gen = torch.Generator().manual_seed(seed)
-    xs = {
-        "q": torch.randn(B, T, H, K, generator=gen),
-        "k": torch.randn(B, T, H, K, generator=gen),
-        "v": torch.randn(B, T, H, V, generator=gen),
-        "g": gate_scale * torch.nn.functional.logsigmoid(torch.randn(B, T, H, K, generator=gen)),
-    }
-    if with_h0:
-        xs["initial_state"] = torch.randn(B, H, K, V, generator=gen)
-    return {name: x.to(dtype).requires_grad_() for name, x in xs.items()}
+def make_case(B, T, H, K=16, V=8, **options):
+    """Random float32 leaf inputs (float64 with dtype=...), K = 16 and V = 8 unless given."""
+    return random_case(B, T, H, K, V, **{"dtype": torch.float32, **options})
 
 
 def as_float64(inputs):

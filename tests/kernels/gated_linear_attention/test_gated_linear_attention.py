@@ -13,23 +13,13 @@ from kernels.gated_linear_attention import (
     gated_linear_attention,
     naive_gated_linear_attention,
 )
+from kernels.gated_linear_attention.bench import random_case
 from kernels.testing import assert_close, triton_refusal_without_interpreter
 
 OUT_BUDGET, GRAD_BUDGET = 5e-3, 8e-3
 
 
-def make_case(B, T, H, K, V, *, gate_scale=1.0, with_h0=False, dtype=torch.float64, seed=0):
-    """Random inputs, g = gate_scale * logsigmoid(x) (larger = stronger decay), requiring grad."""
-    gen = torch.Generator().manual_seed(seed)
-    xs = {
-        "q": torch.randn(B, T, H, K, generator=gen),
-        "k": torch.randn(B, T, H, K, generator=gen),
-        "v": torch.randn(B, T, H, V, generator=gen),
-        "g": gate_scale * torch.nn.functional.logsigmoid(torch.randn(B, T, H, K, generator=gen)),
-    }
-    if with_h0:
-        xs["initial_state"] = torch.randn(B, H, K, V, generator=gen)
-    return {name: x.to(dtype).requires_grad_() for name, x in xs.items()}
+make_case = random_case  # float64 leaves that require grad (kernels/gated_linear_attention/bench.py)
 
 
 def run_with_grads(fn, inputs, chunk_size=16, seed=1):
