@@ -222,6 +222,23 @@ def describe(workload: str = typer.Argument(..., help="A workload name (seqlab l
 
 
 @app.command()
+def kernels() -> None:
+    """Show each kernel op's backends on this machine and which one runs by default."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kernels.dispatch import BACKENDS
+    from kernels.inventory import inspect, ops
+
+    table = Table("op", *BACKENDS, "default on CPU", "default on CUDA", box=None)
+    for op in ops():
+        found = inspect(op)
+        cells = [b if b in ("yes", "—") else f"[red]no[/red]: {b}" for b in found.backends.values()]
+        table.add_row(op, *cells, found.auto_cpu, found.auto_cuda or "(no CUDA here)")
+    Console(width=220).print(table)
+
+
+@app.command()
 def claim(
     file: Path = typer.Argument(..., help="Claim YAML (sweeps/claims/<paper>.yaml)."),
     runs_dir: Path = RUNS_DIR,

@@ -44,6 +44,15 @@ def test_describe_unknown_workload_suggests_names():
     assert "did you mean quadratic" in result.output
 
 
+def test_kernels_shows_each_op_backends_and_the_default_here():
+    result = invoke("kernels")
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split() for line in result.output.splitlines()[1:] if line.strip()}
+    assert set(rows) == {"delta_rule", "gated_linear_attention", "prefix_attention", "s4d_kernel", "selective_scan"}
+    assert rows["selective_scan"][1:4] == ["yes", "yes", "yes"] and "cpp" in rows["selective_scan"]
+    assert rows["prefix_attention"][1:5] == ["yes", "yes", "—", "—"] and "chunk" in rows["prefix_attention"]
+
+
 def test_schema_is_json_schema_of_the_sweep_file():
     result = invoke("schema")
     schema = json.loads(result.output)
