@@ -255,10 +255,11 @@ def gpu_table(args, ops: list[str]) -> list[str]:
                 if backend_fn(op, backend) is None:
                     print(f"# {op}: no {backend} backend here, skipped", file=sys.stderr)
                     continue
-                shape = f"{args.B},{T},{args.H},{args.D}"
+                shape, diff = f"{args.B},{T},{args.H},{args.D}", ""
                 try:
                     r = measure(op, backend, args.B, T, args.H, args.D, "cuda", args.reps)
-                    diff = "" if backend == "chunk" else f"{agreement(op, backend, 'chunk', args.B, T, args.H, args.D, 'cuda'):.1e}"
+                    if backend != "chunk":
+                        diff = f"{agreement(op, backend, 'chunk', args.B, T, args.H, args.D, 'cuda'):.1e}"
                 except Exception as exc:  # report and go on: one broken op must not hide the others
                     rows.append(f"| {op} | {shape} | {backend} | failed: {type(exc).__name__}: {exc} | | | | | |")
                     print(rows[-1], flush=True)

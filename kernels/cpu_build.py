@@ -87,6 +87,32 @@ def _compile(src: Path, target: Path, cxx: str) -> None:
         os.replace(lib, target)
 
 
+STALE_AFTER_S = 30 * 24 * 3600
+"""A cached build unused for this long (by its modification time, refreshed on every load) is
+removed when a new build of the same source is made: edits of a kernel leave no pile behind,
+while builds for other CPUs sharing the cache, used within the month, are kept."""
+
+
+def prune_stale(cache: Path, prefix: str, *, keep: Path, now: float | None = None) -> list[Path]:
+    """Remove ``prefix*.so`` libraries (and their lock files) in ``cache`` unused for
+    ``STALE_AFTER_S``, except ``keep``; returns what was removed. Best effort: a file another
+    process removes first, or one that cannot be removed, is skipped."""
+    import time
+
+    now = time.time() if now is None else now
+    removed = []
+    for lib in cache.glob(f"{prefix}*.so"):
+        try:
+            if lib == keep or now - lib.stat().st_mtime < STALE_AFTER_S:
+                continue
+            lib.unlink()
+            lib.with_name(lib.name + ".lock").unlink(missing_ok=True)
+        except OSError:
+            continue
+        removed.append(lib)
+    return removed
+
+
 def ptr(t) -> ctypes.c_void_p:
     """A tensor's data pointer as a ctypes argument (the tensor must stay alive for the call)."""
     return ctypes.c_void_p(t.data_ptr())
@@ -110,6 +136,8 @@ def load_library(source: Path) -> ctypes.CDLL:
                 fcntl.flock(lock, fcntl.LOCK_EX)
                 if not target.exists():
                     _compile(source, target, cxx)
+                    prune_stale(cache, f"{source.parent.name}-{source.stem}-", keep=target)
+        os.utime(target)  # "last used": builds other nodes still use stay fresh
     except (OSError, subprocess.SubprocessError) as exc:  # unwritable cache, compiler timed out, ...
         raise CompilerUnavailable(f"building {source.name} failed: {type(exc).__name__}: {exc}") from exc
     return ctypes.CDLL(str(target))

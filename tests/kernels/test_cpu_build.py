@@ -28,10 +28,10 @@ def test_a_source_is_built_once_and_reused(cache, tmp_path):
     assert lib.seqlab_twice(21.0) == 42.0
     (built,) = cache.glob("*-twice-*.so")
     assert built.name.startswith(f"{tmp_path.name}-twice-")  # the op's folder names its library
-    stamp = built.stat().st_mtime_ns
+    inode = built.stat().st_ino  # a rebuild would move a new file into place
     cpu_build.load_library.cache_clear()
     cpu_build.load_library(src)
-    assert [p.name for p in cache.glob("*-twice-*.so")] == [built.name] and built.stat().st_mtime_ns == stamp
+    assert [p.name for p in cache.glob("*-twice-*.so")] == [built.name] and built.stat().st_ino == inode
     src.write_text(SOURCE.replace("2 * v", "3 * v"))  # a changed source gets a library of its own
     cpu_build.load_library.cache_clear()
     cpu_build.load_library(src)
@@ -77,3 +77,23 @@ def test_an_unwritable_cache_is_a_clear_error(tmp_path, monkeypatch):
             cpu_build.load_library(src)
     finally:
         cpu_build.load_library.cache_clear()
+
+
+def test_a_new_build_removes_builds_of_the_same_source_unused_for_a_month(cache, tmp_path):
+    import os
+    import time
+
+    src = tmp_path / "twice.cpp"
+    src.write_text(SOURCE)
+    cpu_build.load_library(src)
+    (first,) = cache.glob("*-twice-*.so")
+    other_cpu = first.with_name(first.name.replace("-twice-", "-twice-0000"))  # another node's build
+    other_cpu.write_bytes(b"")
+    month_ago = time.time() - cpu_build.STALE_AFTER_S - 60
+    os.utime(first, (month_ago, month_ago))
+    src.write_text(SOURCE.replace("2 * v", "3 * v"))  # an edit: a new key, a new build
+    cpu_build.load_library.cache_clear()
+    cpu_build.load_library(src)
+    left = sorted(p.name for p in cache.glob("*-twice-*.so"))
+    assert first.name not in left and other_cpu.name in left and len(left) == 2
+    assert not first.with_name(first.name + ".lock").exists()
