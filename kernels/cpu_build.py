@@ -113,6 +113,15 @@ def prune_stale(cache: Path, prefix: str, *, keep: Path, now: float | None = Non
     return removed
 
 
+_DTYPE_SUFFIX = {"torch.float32": "f32", "torch.float64": "f64"}
+
+
+def entry(source: Path, name: str, dtype) -> ctypes._CFuncPtr:
+    """The function ``<name>_f32`` or ``<name>_f64`` (by ``dtype``, float32 or float64) of the
+    library built from ``source``; every kernel exports one instantiation per dtype."""
+    return getattr(load_library(source), f"{name}_{_DTYPE_SUFFIX[str(dtype)]}")
+
+
 def ptr(t) -> ctypes.c_void_p:
     """A tensor's data pointer as a ctypes argument (the tensor must stay alive for the call)."""
     return ctypes.c_void_p(t.data_ptr())

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import torch
 
-from kernels.cpu_build import ptr
+from kernels.cpu_build import entry, ptr
 
 SOURCE = Path(__file__).with_name("recurrence.cpp")
-_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
 def library() -> ctypes.CDLL:
@@ -45,7 +44,7 @@ class _CompiledDeltaRule(torch.autograd.Function):
         o = torch.empty(B, T, H, V, dtype=q.dtype)
         state = q.new_zeros(B, H, q.shape[-1], V) if h0 is None else h0.clone()  # S_0 in, S_T out
         ck = torch.empty(B, H, -(-T // C), q.shape[-1], V, dtype=q.dtype)  # state before tokens 0, C, 2C, ...
-        fwd = getattr(library(), f"seqlab_delta_fwd_{_SUFFIX[q.dtype]}")
+        fwd = entry(SOURCE, "seqlab_delta_fwd", q.dtype)
         fwd(*map(ptr, (q, k, v, beta, o, state, ck)), *_dims(q, V, n, C, scale))
         ctx.save_for_backward(q, k, v, beta, ck)
         ctx.scale, ctx.n, ctx.C, ctx.has_h0 = scale, n, C, h0 is not None
@@ -59,7 +58,7 @@ class _CompiledDeltaRule(torch.autograd.Function):
         do = q.new_zeros(B, T, H, V) if do is None else do.to(q.dtype).contiguous()
         g = q.new_zeros(B, H, K, V) if dST is None else dST.to(q.dtype).contiguous().clone()  # dS_T in, dS_0 out
         dq, dk, dv, dbeta = (torch.empty_like(x) for x in (q, k, v, beta))
-        bwd = getattr(library(), f"seqlab_delta_bwd_{_SUFFIX[q.dtype]}")
+        bwd = entry(SOURCE, "seqlab_delta_bwd", q.dtype)
         bwd(*map(ptr, (q, k, v, beta, ck, do, g, dq, dk, dv, dbeta)), *_dims(q, V, ctx.n, ctx.C, ctx.scale))
         return dq, dk, dv, dbeta, (g if ctx.has_h0 else None), None, None, None
 

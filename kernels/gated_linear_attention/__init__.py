@@ -36,13 +36,6 @@ __getattr__ = lazy_backends(__name__, {
 })  # triton imported on first use
 
 
-def library():
-    """The compiled CPU kernel (built on first use; raises CompilerUnavailable when it cannot be)."""
-    from kernels.gated_linear_attention.cpp import library as load
-
-    return load()
-
-
 def _check(q, k, v, g, initial_state, chunk_size: int) -> None:
     import torch
 
@@ -112,6 +105,7 @@ def gated_linear_attention(
         (torch.Size([1, 8, 2, 16]), torch.Size([1, 2, 16, 16]))
     """
     from kernels.dispatch import pick_backend
+    from kernels.gated_linear_attention.cpp import library
 
     _check(q, k, v, g, initial_state, chunk_size)
     chosen = pick_backend("gated_linear_attention", backend, q.device.type, compiled_cpu=library)

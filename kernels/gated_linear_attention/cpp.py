@@ -17,10 +17,9 @@ from pathlib import Path
 
 import torch
 
-from kernels.cpu_build import ptr
+from kernels.cpu_build import entry, ptr
 
 SOURCE = Path(__file__).with_name("recurrence.cpp")
-_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
 def library() -> ctypes.CDLL:
@@ -47,7 +46,7 @@ class _CompiledGLA(torch.autograd.Function):
         o = torch.empty_like(v)
         state = q.new_zeros(batch, H, K, V) if h0 is None else h0.clone()  # S_0 in, S_T out
         ck = torch.empty(batch, H, -(-T // C), K, V, dtype=q.dtype)  # state before tokens 0, C, 2C, ...
-        fwd = getattr(library(), f"seqlab_gla_fwd_{_SUFFIX[q.dtype]}")
+        fwd = entry(SOURCE, "seqlab_gla_fwd", q.dtype)
         fwd(*map(ptr, (q, k, v, g, o, state, ck)), *_dims(v, K, scale, C))
         ctx.save_for_backward(q, k, v, g, ck)
         ctx.scale, ctx.C, ctx.has_h0 = scale, C, h0 is not None
@@ -62,7 +61,7 @@ class _CompiledGLA(torch.autograd.Function):
         dS = q.new_zeros(batch, H, K, V) if dST is None else dST.contiguous().clone()  # dL/dS_T in, dL/dS_0 out
         dq, dk, dg = torch.empty_like(q), torch.empty_like(k), torch.empty_like(g)
         dv = torch.empty_like(v)
-        bwd = getattr(library(), f"seqlab_gla_bwd_{_SUFFIX[q.dtype]}")
+        bwd = entry(SOURCE, "seqlab_gla_bwd", q.dtype)
         bwd(*map(ptr, (q, k, v, g, ck, do, dS, dq, dk, dv, dg)), *_dims(v, K, ctx.scale, ctx.C))
         return dq, dk, dv, dg, (dS if ctx.has_h0 else None), None, None
 

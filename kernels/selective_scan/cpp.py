@@ -15,11 +15,10 @@ from pathlib import Path
 
 import torch
 
-from kernels.cpu_build import ptr
+from kernels.cpu_build import entry, ptr
 from kernels.selective_scan.epilogue import compute_dtype, finish
 
 SOURCE = Path(__file__).with_name("scan.cpp")
-_SUFFIX = {torch.float32: "f32", torch.float64: "f64"}
 
 
 def library() -> ctypes.CDLL:
@@ -45,7 +44,7 @@ class _CompiledScan(torch.autograd.Function):
         y = torch.empty_like(x)
         state = x.new_zeros(batch, H, N, P) if h0 is None else h0.clone()  # h0 in, final state out
         ck = torch.empty(batch, H, -(-T // K), N, P, dtype=x.dtype)  # state before tokens 0, K, 2K, ...
-        fwd = getattr(library(), f"seqlab_scan_fwd_{_SUFFIX[x.dtype]}")
+        fwd = entry(SOURCE, "seqlab_scan_fwd", x.dtype)
         fwd(*map(ptr, (x, delta, At, Bm, C, y, state, ck)), *_dims(x, N, K))
         ctx.save_for_backward(x, delta, At, Bm, C, ck)
         ctx.K, ctx.has_h0 = K, h0 is not None
@@ -61,7 +60,7 @@ class _CompiledScan(torch.autograd.Function):
         dx, dd = torch.empty_like(x), torch.empty_like(delta)
         dB, dC = torch.empty_like(Bm), torch.empty_like(C)
         dAt = torch.empty(batch, H, N, P, dtype=x.dtype)  # per batch row, summed below
-        bwd = getattr(library(), f"seqlab_scan_bwd_{_SUFFIX[x.dtype]}")
+        bwd = entry(SOURCE, "seqlab_scan_bwd", x.dtype)
         bwd(*map(ptr, (x, delta, At, Bm, C, ck, gy, g, dx, dd, dB, dC, dAt)), *_dims(x, N, ctx.K))
         dA = dAt.sum(0).transpose(-1, -2)  # Σ_b (B, H, N, P) -> (H, N, P) -> (H, P, N)
         return dx, dd, dA, dB, dC, (g if ctx.has_h0 else None), None
