@@ -13,7 +13,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
@@ -22,48 +22,102 @@ from orchestrator.spec import Resources, Strict, Tracking, spec_hash
 from orchestrator.yamlio import SpecError, load_model
 
 
+SEED_SETS = ("calibration", "evaluation", "holdout")
+
+
 class Arm(Strict):
     workload: str = Field(description="A registered workload.")
     fixed: dict[str, Any] = Field(default_factory=dict, description="Config values for this arm.")
+    budget: Optional[str] = Field(
+        None,
+        description="What this arm's training budget is when its Config's steps (or budget_s) do not say it, "
+        "e.g. 'closed form' or '30 epochs'; shown on the board beside the derived budget.",
+    )
+
+
+def _seed_list(what: str, seeds: list[int]) -> list[int]:
+    if not seeds:
+        raise ValueError(f"{what} must list at least one seed")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"{what} repeat: {seeds}")
+    return seeds
 
 
 class ClaimSpec(Strict):
-    """A claim file (``sweeps/claims/<paper>.yaml``)."""
+    """A claim file (``sweeps/claims/<paper>.yaml``).
+
+    Three disjoint seed sets keep a PASS honest: task sizes and thresholds are set on
+    ``calibration_seeds``; ``seeds`` (the evaluation seeds) are run for the board; and
+    ``holdout_seeds`` are run by ``seqlab claims --holdout`` to show a claim tuned to its seeds.
+    """
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="Claim name; names its folder and MLflow run.")
     paper: str = Field(description="The paper whose result this checks.")
     metric: str = Field(description="Default metric of the expectations (each arm's final evaluated value).")
-    seeds: list[int] = Field(description="Seeds every arm runs with.")
+    calibration_seeds: list[int] = Field(
+        default_factory=lambda: [100, 101, 102],
+        description="Seeds on which task sizes, budgets and thresholds are set (seqlab claim --calibrate runs them).",
+    )
+    seeds: list[int] = Field(
+        default_factory=lambda: [0, 1, 2], description="Evaluation seeds: run for the board, never tuned on."
+    )
+    holdout_seeds: list[int] = Field(
+        default_factory=lambda: [200, 201, 202],
+        description="Unseen seeds for the board's holdout column (seqlab claims --holdout).",
+    )
     arms: dict[str, Arm] = Field(description="Arm name -> workload and fixed config.")
-    expect: list[str] = Field(description="Expectations, e.g. \"mean(s6) - mean(lti) >= 0.3\".")
+    expect: list[str] = Field(description="The paper's claim as expectations, e.g. \"mean(s6) - mean(lti) >= 0.3\".")
+    sanity: list[str] = Field(
+        default_factory=list,
+        description="Checks that guard the setup (identities, bounds a correct run always meets); must hold "
+        "for PASS and are shown apart from the claim.",
+    )
+    caveats: list[str] = Field(
+        default_factory=list, description="What a reader must know about this toy-scale check (budgets cut, baselines weakened)."
+    )
     resources: Resources = Field(default_factory=Resources, description="Per-trial resources.")
     max_concurrent: int = Field(2, ge=1, description="Trials running at the same time.")
     tracking: Tracking = Field(default_factory=Tracking, description="Where MLflow records the claim.")
 
-    @field_validator("seeds")
+    @field_validator("calibration_seeds", "seeds", "holdout_seeds")
     @classmethod
-    def _seeds(cls, seeds: list[int]) -> list[int]:
-        if not seeds:
-            raise ValueError("seeds must list at least one seed")
-        if len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds repeat: {seeds}")
-        return seeds
+    def _seeds(cls, seeds: list[int], info) -> list[int]:
+        return _seed_list(info.field_name, seeds)
 
     @model_validator(mode="after")
     def _expectations(self) -> "ClaimSpec":
+        sets = {"calibration_seeds": self.calibration_seeds, "seeds": self.seeds, "holdout_seeds": self.holdout_seeds}
+        names = list(sets)
+        for i, first in enumerate(names):
+            for second in names[i + 1:]:
+                shared = sorted(set(sets[first]) & set(sets[second]))
+                if shared:
+                    raise ValueError(
+                        f"{first} and {second} share seed(s) {shared}: calibration, evaluation and holdout "
+                        "seeds must be disjoint, so no threshold is tuned on the seeds that judge it"
+                    )
         if not self.arms:
             raise ValueError("arms must name at least one arm")
         if not self.expect:
-            raise ValueError("expect must list at least one expectation")
-        for text in self.expect:
-            exp = parse(text)
-            unknown = sorted(exp.arms() - set(self.arms))
-            if unknown:
-                raise ValueError(f"expectation {text!r} names unknown arm(s) {', '.join(unknown)} (arms: {', '.join(self.arms)})")
+            raise ValueError("expect must list at least one expectation (the paper's claim)")
+        for where, texts in (("expect", self.expect), ("sanity", self.sanity)):
+            for text in texts:
+                unknown = sorted(parse(text).arms() - set(self.arms))
+                if unknown:
+                    raise ValueError(
+                        f"{where}: expectation {text!r} names unknown arm(s) {', '.join(unknown)} (arms: {', '.join(self.arms)})"
+                    )
         return self
 
     def expectations(self) -> list[Expectation]:
         return [parse(text) for text in self.expect]
+
+    def sanity_checks(self) -> list[Expectation]:
+        return [parse(text) for text in self.sanity]
+
+    def seed_set(self, which: str) -> list[int]:
+        """The seeds of ``which``: calibration, evaluation or holdout."""
+        return {"calibration": self.calibration_seeds, "evaluation": self.seeds, "holdout": self.holdout_seeds}[which]
 
 
 def load_claim(path: str | Path, *, check_workloads: bool = True) -> tuple[ClaimSpec, str]:
@@ -83,14 +137,33 @@ def check_arms(spec: ClaimSpec) -> None:
             wl = load(arm.workload)
         except UnknownWorkload as err:
             raise SpecError(f"arms.{arm_name}.workload: {err}", key=("arms", arm_name, "workload")) from None
-        try:
-            wl.make_config({**arm.fixed, "seed": spec.seeds[0]})
-        except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise SpecError(
-                f"arms.{arm_name}.fixed.{where}: {first['msg']}", key=("arms", arm_name, "fixed", where)
-            ) from None
+        for seed in spec.calibration_seeds + spec.seeds + spec.holdout_seeds:
+            try:
+                wl.make_config({**arm.fixed, "seed": seed})
+            except ValidationError as err:
+                first = err.errors()[0]
+                where = ".".join(str(p) for p in first["loc"])
+                raise SpecError(
+                    f"arms.{arm_name}.fixed.{where}: {first['msg']}", key=("arms", arm_name, "fixed", where)
+                ) from None
+
+
+def budgets(spec: ClaimSpec) -> dict[str, str]:
+    """Each arm's training budget in words, from its resolved Config (and its ``budget`` note)."""
+    from orchestrator.registry import load
+
+    out = {}
+    for arm_name, arm in spec.arms.items():
+        cfg = load(arm.workload).make_config({**arm.fixed, "seed": spec.seeds[0]})
+        words = f"{cfg.steps} steps"
+        batch = getattr(cfg, "batch", None) or getattr(cfg, "batch_size", None)
+        if isinstance(batch, int):
+            words += f" × batch {batch}"
+        budget_s = getattr(cfg, "budget_s", None)
+        if isinstance(budget_s, (int, float)) and budget_s > 0:
+            words = f"{budget_s:g} s CPU (at most {words})"
+        out[arm_name] = f"{words}; {arm.budget}" if arm.budget else words
+    return out
 
 
 def families(spec: ClaimSpec) -> set[str]:
@@ -98,6 +171,24 @@ def families(spec: ClaimSpec) -> set[str]:
     from orchestrator.registry import load
 
     return {load(arm.workload).family for arm in spec.arms.values()}
+
+
+def source_commit(path: str | Path) -> str:
+    """The git commit a claim file was read at (short hash; ``+dirty`` if the file has local changes)."""
+    import subprocess
+
+    folder = str(Path(path).resolve().parent)
+    try:
+        head = subprocess.run(["git", "-C", folder, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        if head.returncode != 0:
+            return "not in git"
+        dirty = subprocess.run(
+            ["git", "-C", folder, "status", "--porcelain", "--", str(Path(path).resolve())],
+            capture_output=True, text=True, timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 @dataclass
@@ -111,19 +202,29 @@ class ExpectationResult:
 
 @dataclass
 class ClaimResult:
-    """The evidence of one claim run."""
+    """The evidence of one claim run on one seed set."""
 
     name: str
     paper: str
     metric: str
-    verdict: str  # PASS | FAIL
-    values: dict[str, dict[str, list[float]]]  # arm -> metric -> per-seed values
+    verdict: str  # PASS | FAIL | INCOMPLETE (a failed, timed-out or missing trial)
+    values: dict[str, dict[str, list[float]]]  # arm -> metric -> values in seed order (completed seeds only)
     expectations: list[ExpectationResult]
     failed_trials: list[str]
     seconds: float
+    sanity: list[ExpectationResult] = field(default_factory=list)
+    seeds: list[int] = field(default_factory=list)
+    seeds_done: dict[str, list[int]] = field(default_factory=dict)  # arm -> seeds whose trial completed
+    seed_set: str = "evaluation"
+    reason: str = ""  # why the verdict is not PASS, in one line
+    budgets: dict[str, str] = field(default_factory=dict)
+    caveats: list[str] = field(default_factory=list)
+    spec_hash: str = ""
+    commit: str = ""
     parent_run_id: str | None = None
     tracking_uri: str = ""
     arm_order: list[str] = field(default_factory=list)
+    holdout: "ClaimResult | None" = None
 
     def summary(self, arm: str) -> tuple[float, float, int] | None:
         series = self.values.get(arm, {}).get(self.metric, [])
@@ -132,25 +233,70 @@ class ClaimResult:
         std = statistics.stdev(series) if len(series) > 1 else 0.0
         return statistics.fmean(series), std, len(series)
 
+    def per_seed(self, arm: str) -> list[tuple[int, float]]:
+        """(seed, value of the claim's metric) for each completed seed of ``arm``."""
+        return list(zip(self.seeds_done.get(arm, []), self.values.get(arm, {}).get(self.metric, [])))
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {
+            "name": self.name, "paper": self.paper, "metric": self.metric, "verdict": self.verdict,
+            "reason": self.reason, "seed_set": self.seed_set, "seeds": self.seeds, "seeds_done": self.seeds_done,
+            "values": self.values, "seconds": round(self.seconds, 1), "failed_trials": self.failed_trials,
+            "budgets": self.budgets, "caveats": self.caveats, "spec_hash": self.spec_hash, "commit": self.commit,
+            "expectations": [e.__dict__ for e in self.expectations], "sanity": [e.__dict__ for e in self.sanity],
+        }
+        if self.holdout is not None:
+            out["holdout"] = self.holdout.as_dict()
+        return out
+
     def to_json(self) -> str:
-        return json.dumps(
-            {
-                "name": self.name, "paper": self.paper, "metric": self.metric, "verdict": self.verdict,
-                "values": self.values, "seconds": round(self.seconds, 1), "failed_trials": self.failed_trials,
-                "expectations": [e.__dict__ for e in self.expectations],
-            },
-            indent=2,
-        )
+        return json.dumps(self.as_dict(), indent=2)
 
 
-def judge(spec: ClaimSpec, values: dict[str, dict[str, list[float]]], failed: list[str], seconds: float) -> ClaimResult:
-    """Check every expectation against per-seed values; PASS only if all hold."""
-    results = []
-    for exp in spec.expectations():
-        holds, left, right, problem = check(exp, values, spec.metric)
-        results.append(ExpectationResult(exp.text, holds, left, right, problem))
-    verdict = "PASS" if all(r.holds for r in results) else "FAIL"
-    return ClaimResult(spec.name, spec.paper, spec.metric, verdict, values, results, failed, seconds, arm_order=list(spec.arms))
+def judge(
+    spec: ClaimSpec,
+    values: dict[str, dict[str, list[float]]],
+    failed: list[str],
+    seconds: float,
+    *,
+    seeds: list[int] | None = None,
+    seeds_done: dict[str, list[int]] | None = None,
+    seed_set: str = "evaluation",
+) -> ClaimResult:
+    """The verdict: PASS only if every arm ran every seed and every expectation and sanity check holds.
+
+    A failed, timed-out or missing trial makes the claim INCOMPLETE whatever its numbers say:
+    a claim must not pass on the seeds that happened to finish.
+    """
+    seeds = list(seeds if seeds is not None else spec.seeds)
+    if seeds_done is None:  # callers that pass bare values: the first n seeds completed
+        seeds_done = {arm: seeds[: len(values.get(arm, {}).get(spec.metric, []))] for arm in spec.arms}
+
+    def run_checks(exps: list[Expectation]) -> list[ExpectationResult]:
+        out = []
+        for exp in exps:
+            holds, left, right, problem = check(exp, values, spec.metric)
+            out.append(ExpectationResult(exp.text, holds, left, right, problem))
+        return out
+
+    expectations, sanity = run_checks(spec.expectations()), run_checks(spec.sanity_checks())
+    missing = [
+        f"{arm}: {len(seeds_done.get(arm, []))}/{len(seeds)} seeds" for arm in spec.arms if len(seeds_done.get(arm, [])) < len(seeds)
+    ]
+    if failed or missing:
+        verdict, reason = "INCOMPLETE", "; ".join(failed or missing)
+    elif not all(r.holds for r in expectations):
+        verdict = "FAIL"
+        reason = "claim does not hold: " + "; ".join(r.text for r in expectations if not r.holds)
+    elif not all(r.holds for r in sanity):
+        verdict, reason = "FAIL", "sanity check fails: " + "; ".join(r.text for r in sanity if not r.holds)
+    else:
+        verdict, reason = "PASS", ""
+    return ClaimResult(
+        spec.name, spec.paper, spec.metric, verdict, values, expectations, failed, seconds,
+        sanity=sanity, seeds=seeds, seeds_done=seeds_done, seed_set=seed_set, reason=reason,
+        caveats=list(spec.caveats), arm_order=list(spec.arms),
+    )
 
 
 def run_claim(
@@ -161,24 +307,43 @@ def run_claim(
     fresh: bool = True,
     on_change: Callable | None = None,
     num_cpus: int | None = None,
+    seed_set: str = "evaluation",
+    seeds: list[int] | None = None,
+    source: str | Path | None = None,
 ) -> ClaimResult:
-    """Run all arms × seeds as one Tune run and judge the expectations."""
+    """Run all arms × seeds of one seed set as one Tune run and judge the claim.
+
+    Args:
+        seed_set: ``calibration``, ``evaluation`` or ``holdout``: which of the file's seed lists
+            to run; it names the MLflow parent run (``claim-<name>`` for evaluation,
+            ``claim-<name>-<seed_set>`` otherwise) and is tagged on it.
+        seeds: run these seeds instead of the set's own (still labelled ``seed_set``).
+        source: the claim file, to record the git commit it was read at.
+    """
     from orchestrator import sweep, tracking
     from orchestrator.runs import prepare_folder
     from orchestrator.trial import TrialPlan
 
+    if seed_set not in SEED_SETS:
+        raise ValueError(f"seed_set must be one of {', '.join(SEED_SETS)}, got {seed_set!r}")
+    seeds = list(seeds or spec.seed_set(seed_set))
     started = time.monotonic()
     digest = spec_hash(text)
+    commit = source_commit(source) if source else "unknown"
     sweep.ensure_ray(num_cpus)
     sweep.check_resources(spec.resources.cpu, spec.resources.gpu)
-    name = f"claim-{spec.name}"
+    name = f"claim-{spec.name}" + ("" if seed_set == "evaluation" else f"-{seed_set}")
     _, key = prepare_folder(runs_dir, name, resume=False, fresh=fresh, digest=digest)
     workloads = sorted({arm.workload for arm in spec.arms.values()})
     recorder = tracking.Recorder(
         spec.tracking.uri or tracking.default_uri(runs_dir),
         spec.tracking.experiment or "claims",
         name,
-        tags={**tracking.run_tags("claim", spec.name, ",".join(workloads), digest), "seqlab.paper": spec.paper[:250]},
+        tags={
+            **tracking.run_tags("claim", spec.name, ",".join(workloads), digest),
+            "seqlab.paper": spec.paper[:250], "seqlab.seed_set": seed_set,
+            "seqlab.seeds": ",".join(map(str, seeds)), "seqlab.commit": commit,
+        },
         artifacts={"claim.yaml": text},
         resume_key=key,
         artifact_root=runs_dir / "artifacts",
@@ -194,7 +359,7 @@ def run_claim(
             plan=plan,
             runs_dir=runs_dir,
             recorder=recorder,
-            param_space={"arm": {"grid_search": list(spec.arms)}, "seed": {"grid_search": list(spec.seeds)}},
+            param_space={"arm": {"grid_search": list(spec.arms)}, "seed": {"grid_search": seeds}},
             max_concurrent=spec.max_concurrent,
             cpu=spec.resources.cpu,
             gpu=spec.resources.gpu,
@@ -204,25 +369,32 @@ def run_claim(
         recorder.finish("KILLED")
         raise
     values: dict[str, dict[str, list[float]]] = {arm: {} for arm in spec.arms}
+    seeds_done: dict[str, list[int]] = {arm: [] for arm in spec.arms}
     failed = []
     for trial in sorted(outcome.trials, key=lambda t: (str(t.params.get("arm")), t.params.get("seed", 0))):
-        arm = trial.params.get("arm")
-        if trial.outcome != "completed":
-            failed.append(f"{arm} seed {trial.params.get('seed')}: {trial.outcome}")
+        arm, seed = trial.params.get("arm"), trial.params.get("seed")
+        if trial.outcome != "completed" or spec.metric not in trial.metrics:
+            why = trial.outcome if trial.outcome != "completed" else f"no {spec.metric} reported"
+            failed.append(f"{arm} seed {seed}: {why}")
             continue
+        seeds_done.setdefault(arm, []).append(seed)
         for metric, value in trial.metrics.items():
             values.setdefault(arm, {}).setdefault(metric, []).append(value)
-    result = judge(spec, values, failed, time.monotonic() - started)
+    result = judge(
+        spec, values, failed, time.monotonic() - started, seeds=seeds, seeds_done=seeds_done, seed_set=seed_set
+    )
+    result.budgets, result.spec_hash, result.commit = budgets(spec), digest, commit
     result.tracking_uri = recorder.uri
     metrics = {}
     for arm in spec.arms:
         summary = result.summary(arm)
         if summary:
             metrics[f"{arm}/mean"], metrics[f"{arm}/std"] = summary[0], summary[1]
+        metrics[f"{arm}/seeds_done"] = float(len(seeds_done.get(arm, [])))
     recorder.parent_metrics(metrics)
     parent = recorder.finish(
         "FINISHED",
-        tags={"seqlab.verdict": result.verdict},
+        tags={"seqlab.verdict": result.verdict, "seqlab.verdict_reason": result.reason[:500]},
         artifacts={"claim-result.json": result.to_json()},
     )
     result.parent_run_id = parent.run_id if parent else None
@@ -232,42 +404,3 @@ def run_claim(
 def discover(folder: Path) -> list[Path]:
     """Claim files in ``folder``, sorted by name."""
     return sorted(p for p in folder.glob("*.yaml") if p.is_file())
-
-
-def board_markdown(rows: list[tuple[ClaimResult | None, Path, str]]) -> str:
-    """The claims board: one row per claim with verdict, key numbers and run time."""
-    lines = [
-        "| claim | paper | verdict | key numbers (mean ± std over seeds) | run time |",
-        "|---|---|---|---|---|",
-    ]
-    for result, path, problem in rows:
-        if result is None:
-            lines.append(f"| {path.stem} | | ERROR | {problem} | |")
-            continue
-        numbers = []
-        for arm in result.arm_order:
-            summary = result.summary(arm)
-            numbers.append(f"{arm} {summary[0]:.3g} ± {summary[1]:.2g}" if summary else f"{arm} n/a")
-        checks = "; ".join(
-            f"`{e.text}` {'✓' if e.holds else '✗'}" + (f" ({e.left:.3g} vs {e.right:.3g})" if e.left is not None else "")
-            for e in result.expectations
-        )
-        lines.append(
-            f"| {path.stem} | {result.paper} | {result.verdict} | {result.metric}: {', '.join(numbers)}<br>{checks} | {result.seconds:.0f} s |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def merge_board(old: str, new: str) -> str:
-    """Board ``new`` with the rows of ``old`` it does not re-run kept, all in claim-name order.
-
-    Rows are keyed by their first cell (the claim file's stem); text outside the table in
-    ``old`` is dropped, so the caller writes a fresh heading.
-    """
-    def rows(board: str) -> dict[str, str]:
-        table = [line for line in board.splitlines() if line.startswith("| ") and not line.startswith("| claim |")]
-        return {line.split("|")[1].strip(): line for line in table}
-
-    merged = {**rows(old), **rows(new)}
-    header = board_markdown([]).splitlines()
-    return "\n".join(header + [merged[name] for name in sorted(merged)]) + "\n"

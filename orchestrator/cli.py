@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -238,106 +237,10 @@ def kernels() -> None:
     Console(width=220).print(table)
 
 
-@app.command()
-def claim(
-    file: Path = typer.Argument(..., help="Claim YAML (sweeps/claims/<paper>.yaml)."),
-    runs_dir: Path = RUNS_DIR,
-    num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="CPUs for the in-process Ray (default: all)."),
-) -> None:
-    """Run a claim's arms over its seeds and print PASS or FAIL with the evidence (exit 0 or 1)."""
-    from orchestrator.claims import load_claim
-
-    try:
-        spec, text = load_claim(file)
-    except SpecError as err:
-        _fail(str(err))
-    _quiet_libraries()
-    from orchestrator.claims import run_claim
-    from orchestrator.progress import Progress
-    from orchestrator.report import print_claim
-
-    with Progress(f"claim {spec.name}", None, None) as progress:
-        try:
-            result = run_claim(spec, text, runs_dir=runs_dir, on_change=progress.update, num_cpus=num_cpus)
-        except SpecError as err:
-            progress.stop()
-            _fail(str(err))
-    print_claim(result)
-    if result.verdict != "PASS":
-        raise typer.Exit(1)
-
-
-@app.command()
-def claims(
-    folder: Path = typer.Option(Path("sweeps/claims"), "--dir", help="Folder of claim files."),
-    family: Optional[str] = typer.Option(None, "--family", help="Only claims whose workloads are of this family."),
-    report: Optional[Path] = typer.Option(None, "--report", help="Write the board (Markdown) here."),
-    runs_dir: Path = RUNS_DIR,
-    num_cpus: Optional[int] = typer.Option(None, "--num-cpus", help="CPUs for the in-process Ray (default: all)."),
-    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated claim file names (stems) to run."),
-    update: bool = typer.Option(False, "--update", help="Keep the report's other rows; replace only those re-run."),
-) -> None:
-    """Run every claim (of a family) and print/write the board; exit 1 if any FAILs."""
-    from orchestrator.claims import board_markdown, discover, families, load_claim, merge_board
-
-    if update and report is None:
-        _fail("--update needs --report FILE (the board whose rows it keeps)")
-    paths = discover(folder)
-    if only:
-        wanted = [name.strip() for name in only.split(",") if name.strip()]
-        unknown = sorted(set(wanted) - {p.stem for p in paths})
-        if unknown:
-            _fail(f"--only names no claim file in {folder}: {', '.join(unknown)} "
-                  f"(have: {', '.join(p.stem for p in paths)})")
-        paths = [p for p in paths if p.stem in wanted]
-    chosen = []
-    for path in paths:
-        try:
-            spec, text = load_claim(path)
-        except SpecError as err:
-            _fail(str(err))
-        if family is None or family in families(spec):
-            chosen.append((path, spec, text))
-    if not chosen:
-        _fail(f"no claims{' of family ' + family if family else ''} in {folder}")
-    _quiet_libraries()
-    from orchestrator.claims import run_claim
-    from orchestrator.progress import Progress
-    from orchestrator.report import print_claim
-
-    rows = []
-    for path, spec, text in chosen:
-        with Progress(f"claim {spec.name}", None, None) as progress:
-            try:
-                result = run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=progress.update, num_cpus=num_cpus)
-                rows.append((result, path, ""))
-            except Exception as err:  # one broken claim does not hide the others' results
-                progress.stop()
-                rows.append((None, path, f"{type(err).__name__}: {err}"))
-                continue
-        print_claim(result)
-    board = board_markdown(rows)
-    typer.echo(board)
-    if report:
-        stamp = time.strftime("%Y-%m-%d %H:%M")
-        title = f"# Claims board{' (' + family + ')' if family else ''}, {stamp}\n\n"
-        if update and report.exists():
-            old = report.read_text()
-            notes = [line for line in old.splitlines() if line.startswith("Rows re-run at ")]
-            names = ", ".join(path.stem for _, path, _ in rows)
-            notes.append(f"Rows re-run at {stamp}: {names}; the others are kept from the earlier board.")
-            title += "\n".join(notes) + "\n\n"
-            board = merge_board(old, board)
-        report.parent.mkdir(parents=True, exist_ok=True)
-        report.write_text(title + board)
-        typer.echo(f"board written to {report}")
-    if any(r is None or r.verdict != "PASS" for r, _, _ in rows):
-        raise typer.Exit(1)
-
-
-from orchestrator import ops_cli  # noqa: E402 - light: Typer commands only
+from orchestrator import claims_cli, ops_cli  # noqa: E402 - light: Typer commands only
 
 ops_cli.register(app)
+claims_cli.register(app, _quiet_libraries)
 
 
 def main() -> None:

@@ -41,20 +41,46 @@ def print_sweep_summary(outcome: RunOutcome, metric: str, mode: str) -> None:
         console.print(f"[yellow]tracking: {problem}[/yellow]")
 
 
+def _print_checks(console: Console, title: str, checks: list, held: list | None) -> None:
+    table = Table(title, "value", "", *(["holdout", ""] if held is not None else []), box=None)
+    for i, e in enumerate(checks):
+        row = [e.text, f"{e.left:.4g} vs {e.right:.4g}" if e.left is not None else (e.problem or ""),
+               "[green]holds[/green]" if e.holds else "[red]fails[/red]"]
+        if held is not None:
+            other = held[i]
+            row += [f"{other.left:.4g} vs {other.right:.4g}" if other.left is not None else (other.problem or ""),
+                    "[green]holds[/green]" if other.holds else "[red]fails[/red]"]
+        table.add_row(*row)
+    console.print(table)
+
+
 def print_claim(result: ClaimResult) -> None:
+    """The claim's evidence: per arm its budget, seeds run and per-seed values; claim and sanity apart; caveats."""
     console = Console(width=160)
-    table = Table(f"arm ({result.metric})", "mean ± std", "seeds", box=None)
+    held = result.holdout
+    console.print(f"[bold]{result.name}[/bold]: {result.paper}")
+    columns = [f"arm ({result.metric})", "budget", "seeds", "per seed", "mean ± std"] + (["holdout per seed"] if held else [])
+    table = Table(*columns, box=None)
     for arm in result.arm_order:
         summary = result.summary(arm)
-        table.add_row(arm, f"{summary[0]:.4g} ± {summary[1]:.2g}" if summary else "no results", str(summary[2] if summary else 0))
-    console.print(f"[bold]{result.name}[/bold]: {result.paper}")
+        row = [arm, result.budgets.get(arm, ""), f"{len(result.seeds_done.get(arm, []))}/{len(result.seeds)}",
+               ", ".join(f"{v:.4g}" for _, v in result.per_seed(arm)) or "none",
+               f"{summary[0]:.4g} ± {summary[1]:.2g}" if summary else "no results"]
+        if held:
+            row.append(", ".join(f"{v:.4g}" for _, v in held.per_seed(arm)) or "none")
+        table.add_row(*row)
     console.print(table)
-    checks = Table("expectation", "value", "", box=None)
-    for e in result.expectations:
-        value = f"{e.left:.4g} vs {e.right:.4g}" if e.left is not None else (e.problem or "")
-        checks.add_row(e.text, value, "[green]PASS[/green]" if e.holds else "[red]FAIL[/red]")
-    console.print(checks)
-    for failure in result.failed_trials:
+    _print_checks(console, "the paper's claim (expect)", result.expectations, held.expectations if held else None)
+    if result.sanity:
+        _print_checks(console, "sanity (the setup)", result.sanity, held.sanity if held else None)
+    for failure in result.failed_trials + ([f"holdout {f}" for f in held.failed_trials] if held else []):
         console.print(f"[yellow]trial {failure}[/yellow]")
-    colour = "green" if result.verdict == "PASS" else "red"
-    console.print(f"[{colour}]{result.verdict}[/{colour}] in {result.seconds:.0f} s; MLflow parent run {result.parent_run_id}")
+    for caveat in result.caveats:
+        console.print(f"[yellow]caveat:[/yellow] {caveat}")
+    for run in [result] + ([held] if held else []):
+        colour = "green" if run.verdict == "PASS" else "red"
+        reason = f" ({run.reason})" if run.reason else ""
+        console.print(
+            f"[{colour}]{run.verdict}[/{colour}]{reason} on {run.seed_set} seeds {', '.join(map(str, run.seeds))} "
+            f"in {run.seconds:.0f} s; MLflow parent run {run.parent_run_id}; claim file {run.spec_hash} @ {run.commit}"
+        )
