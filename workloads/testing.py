@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import pytest
 import yaml
 
 from workloads.api import Checkpointable, Trainable, WorkloadDef
@@ -39,6 +40,10 @@ class WorkloadTestCase:
     tiny: ClassVar[dict[str, Any]] = {}
     #: repeated ``train_step(0)`` calls used to check that loss falls on one fixed batch
     fixed_batch_steps: ClassVar[int] = 25
+    #: a continuous metric ``evaluate()`` computes from the same model as the objective, checked by
+    #: ``test_evaluate_depends_on_the_model`` instead of an objective that is a count (exact-match
+    #: accuracy) which a few steps on one tiny batch cannot move
+    objective_probe: ClassVar[str | None] = None
 
     # -- helpers ---------------------------------------------------------------------------
     def workload(self) -> WorkloadDef:
@@ -95,12 +100,25 @@ class WorkloadTestCase:
         assert wl.metric in results[0], f"evaluate() lacks the objective {wl.metric}: {results[0]}"
         assert results[0] == results[1], "evaluate() differs between two runs with one seed"
 
+    def test_evaluate_depends_on_the_model(self) -> None:
+        """Training on one repeated batch changes the objective: a constant ``evaluate()`` fails here."""
+        metric = self.objective_probe or self.workload().metric
+        inst = self.build()
+        before = _finite_floats(inst.evaluate())[metric]
+        for _ in range(self.fixed_batch_steps):
+            inst.train_step(0)
+        after = _finite_floats(inst.evaluate())[metric]
+        assert after != before, (
+            f"{metric} is {before} before and after {self.fixed_batch_steps} steps on one batch: "
+            "evaluate() does not read the trained model"
+        )
+
     def test_state_dict_round_trip(self) -> None:
         import pickle
 
         first = self.build()
         if not isinstance(first, Checkpointable):
-            return  # optional part of the contract
+            pytest.skip(f"{self.name} offers no state_dict (checkpointing is optional in the contract)")
         self.run_steps(first, 0, 2)
         state = pickle.loads(pickle.dumps(first.state_dict()))
         second = self.build()  # fresh from init: differs from `first`, which trained 2 steps

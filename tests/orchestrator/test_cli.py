@@ -182,16 +182,44 @@ def test_claims_board_runs_a_folder_and_update_reruns_only_the_named_claim(tmp_p
     cmd = [*SEQLAB, "claims", "--dir", str(folder), "--report", str(board), "--num-cpus", "2"]
     first = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert first.returncode == 1, first.stdout + first.stderr  # one claim FAILs
-    rows = [line for line in board.read_text().splitlines() if line.startswith("| a_pass") or line.startswith("| b_fail")]
-    assert [r.split("|")[3].strip() for r in rows] == ["PASS", "FAIL"], board.read_text()
+    rows = [line for line in board.read_text().splitlines() if line.startswith("| [a_pass]") or line.startswith("| [b_fail]")]
+    assert [r.split("|")[2].strip() for r in rows] == ["PASS", "FAIL"], board.read_text()
 
     (folder / "b_fail.yaml").write_text(CLAIM.replace("EXPECT", "std(plain) < 100").replace("probe-momentum", "b-fail"))
     again = subprocess.run([*cmd, "--only", "b_fail", "--update"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
     text = board.read_text()
-    rows = [line for line in text.splitlines() if line.startswith("| a_pass") or line.startswith("| b_fail")]
-    assert [r.split("|")[3].strip() for r in rows] == ["PASS", "PASS"], text
+    rows = [line for line in text.splitlines() if line.startswith("| [a_pass]") or line.startswith("| [b_fail]")]
+    assert [r.split("|")[2].strip() for r in rows] == ["PASS", "PASS"], text
     assert "Rows re-run at " in text and ": b_fail;" in text
+
+
+def test_claim_holdout_runs_the_unseen_seeds_as_a_second_mlflow_parent(tmp_path):
+    (tmp_path / "claim.yaml").write_text(CLAIM.replace("EXPECT", "mean(heavy) <= 0.5 * mean(plain)").replace("seeds: [0, 1, 2]", "seeds: [0, 1]"))
+    cmd = [*SEQLAB, "claim", "claim.yaml", "--num-cpus", "2", "--holdout", "--holdout-seeds", "300,301"]
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS on evaluation seeds 0, 1" in result.stdout and "PASS on holdout seeds 300, 301" in result.stdout
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{tmp_path / 'seqlab-runs' / 'mlflow.db'}")
+    [exp] = [e for e in client.search_experiments() if e.name == "claims"]
+    parents = {r.data.tags["seqlab.seed_set"]: r for r in client.search_runs([exp.experiment_id]) if "mlflow.parentRunId" not in r.data.tags}
+    assert set(parents) == {"evaluation", "holdout"}
+    assert parents["holdout"].data.tags["seqlab.seeds"] == "300,301"
+    assert parents["holdout"].data.tags["seqlab.verdict"] == "PASS"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--holdout-seeds", "1,300"], "seed(s) [1] are probe-momentum's calibration or evaluation seeds"),
+    (["--calibrate", "--holdout"], "--calibrate runs the calibration seeds only"),
+    (["--holdout-seeds", "3,x"], "--holdout-seeds takes comma-separated integers"),
+])
+def test_claim_refuses_holdout_seeds_that_are_not_unseen(tmp_path, args, message):
+    (tmp_path / "claim.yaml").write_text(CLAIM.replace("EXPECT", "mean(heavy) < 1"))
+    result = invoke("claim", str(tmp_path / "claim.yaml"), *args)
+    assert result.exit_code == 2
+    assert message in result.output
 
 
 def test_claims_only_naming_no_claim_file_is_a_clear_error(tmp_path):

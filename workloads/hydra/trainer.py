@@ -39,14 +39,17 @@ class RecallRun:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """``val/acc`` over all queries; ``val/acc_right`` (pair after the query) and ``val/acc_left``."""
+        """``val/acc`` and ``val/loss`` over all queries; ``val/acc_right`` (pair after the query) and ``val/acc_left``."""
         self.model.eval()
         tokens, targets, side = self.eval_set
-        pred = torch.cat([self.model(t).argmax(-1) for t in tokens.split(128)])
-        hit = pred == targets
+        logits = torch.cat([self.model(t) for t in tokens.split(128)])
+        hit = logits.argmax(-1) == targets
+        queried = side != 0
+        loss = torch.nn.functional.cross_entropy(logits[queried], targets[queried])
         self.model.train()
         return {
-            "val/acc": float(hit[side != 0].float().mean()),
+            "val/acc": float(hit[queried].float().mean()),
+            "val/loss": float(loss),
             "val/acc_right": float(hit[side > 0].float().mean()),
             "val/acc_left": float(hit[side < 0].float().mean()),
         }
