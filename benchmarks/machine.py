@@ -5,17 +5,8 @@ from __future__ import annotations
 import os
 import platform
 from datetime import datetime, timezone
-from pathlib import Path
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from orchestrator.machine import cpu_model
 
 
 def describe(device: str = "cpu", threads: int | None = None) -> str:

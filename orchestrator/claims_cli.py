@@ -100,7 +100,7 @@ def register(app, quiet_libraries) -> None:
     @app.command()
     def claims(
         folder: Path = typer.Option(Path("sweeps/claims"), "--dir", help="Folder of claim files."),
-        family: Optional[str] = typer.Option(None, "--family", help="Only claims whose workloads are of this family."),
+        family: Optional[str] = typer.Option(None, "--family", help="Only claims whose workloads are of this family (comma-separated for several)."),
         report: Optional[Path] = typer.Option(None, "--report", help="Write the board (Markdown) here."),
         runs_dir: Path = runs_option,
         num_cpus: Optional[int] = cpus_option,
@@ -124,6 +124,7 @@ def register(app, quiet_libraries) -> None:
                 _fail(f"--only names no claim file in {folder}: {', '.join(unknown)} "
                       f"(have: {', '.join(p.stem for p in paths)})")
             paths = [p for p in paths if p.stem in wanted]
+        wanted_families = {name.strip() for name in family.split(",")} if family else None
         chosen = []
         for path in paths:
             try:
@@ -131,13 +132,16 @@ def register(app, quiet_libraries) -> None:
             except SpecError as err:
                 _fail(str(err))
             _unseen(spec, extra, "--holdout-seeds")
-            if family is None or family in families(spec):
+            if wanted_families is None or wanted_families & families(spec):
                 chosen.append((path, spec, text))
         if not chosen:
             _fail(f"no claims{' of family ' + family if family else ''} in {folder}")
         quiet_libraries()
         from orchestrator.report import print_claim
 
+        from orchestrator.machine import describe, load
+
+        machine_before = describe()
         rows = []
         for path, spec, text in chosen:
             try:
@@ -154,6 +158,7 @@ def register(app, quiet_libraries) -> None:
         if report:
             stamp = time.strftime("%Y-%m-%d %H:%M")
             title = f"# Claims board{' (' + family + ')' if family else ''}, {stamp}\n\n"
+            title += f"Machine: {machine_before} at the start; load average {load()} at the end.\n\n"
             if update and report.exists():
                 old = report.read_text()
                 notes = [line for line in old.splitlines() if line.startswith("Rows re-run at ")]
