@@ -332,7 +332,8 @@ def run_claim(
     commit = source_commit(source) if source else "unknown"
     sweep.ensure_ray(num_cpus)
     sweep.check_resources(spec.resources.cpu, spec.resources.gpu)
-    name = f"claim-{spec.name}" + ("" if seed_set == "evaluation" else f"-{seed_set}")
+    label = spec.name + ("" if seed_set == "evaluation" else f"-{seed_set}")  # seqlab compare <label>
+    name = f"claim-{label}"
     _, key = prepare_folder(runs_dir, name, resume=False, fresh=fresh, digest=digest)
     workloads = sorted({arm.workload for arm in spec.arms.values()})
     recorder = tracking.Recorder(
@@ -340,7 +341,7 @@ def run_claim(
         spec.tracking.experiment or "claims",
         name,
         tags={
-            **tracking.run_tags("claim", spec.name, ",".join(workloads), digest),
+            **tracking.run_tags("claim", label, ",".join(workloads), digest),
             "seqlab.paper": spec.paper[:250], "seqlab.seed_set": seed_set,
             "seqlab.seeds": ",".join(map(str, seeds)), "seqlab.commit": commit,
         },

@@ -146,7 +146,11 @@ def validate(file: Path = typer.Argument(..., help="Sweep or claim YAML.")) -> N
             from orchestrator.claims import load_claim
 
             spec, _ = load_claim(file)
-            typer.echo(f"{file}: valid claim '{spec.name}' ({len(spec.arms)} arms x {len(spec.seeds)} seeds)")
+            typer.echo(
+                f"{file}: valid claim '{spec.name}' ({len(spec.arms)} arms x {len(spec.seeds)} seeds; "
+                f"seeds: calibration {spec.calibration_seeds}, evaluation {spec.seeds}, holdout {spec.holdout_seeds}; "
+                f"{len(spec.expect)} expectations, {len(spec.sanity)} sanity checks, {len(spec.caveats)} caveats)"
+            )
             return
         from orchestrator.spec import load_sweep
 
