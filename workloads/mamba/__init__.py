@@ -1,7 +1,8 @@
 """Mamba (Gu & Dao 2023): selective (S6) vs time-invariant SSM on selective copying and induction heads.
 
 A 2-layer :class:`workloads.nn.ssm.MambaLM` with the S6 scan (Δ, B, C computed from the input)
-or, with ``selective: false``, the same block with an LTI (S4D-real-like) SSM. Tasks from
+or, with ``selective: false``, the same block with a time-invariant SSM whose Δ, B and C are
+learned per channel as in S4D (:class:`workloads.mamba.lti.LTIMambaBlock`). Tasks from
 :mod:`workloads.tasks.synthetic_memory`; evaluation also runs at ``extrapolate`` × the
 training length (the induction-head extrapolation of paper Table 2).
 """
@@ -19,7 +20,7 @@ class Config(WorkloadConfig):
     steps: int = Field(400, ge=1, description="Optimisation steps (train_step calls).")
     eval_every: int = Field(100, ge=1, description="Evaluate and report every this many steps.")
     task: Literal["selective_copy", "induction"] = Field("selective_copy", description="Synthetic task.")
-    selective: bool = Field(True, description="True: S6 (input-dependent Δ, B, C); False: the LTI variant.")
+    selective: bool = Field(True, description="True: S6 (input-dependent Δ, B, C); False: LTI with per-channel Δ, B, C (S4D-like).")
     d_model: int = Field(32, ge=4, description="Model width.")
     n_layers: int = Field(2, ge=1, description="Residual Mamba blocks.")
     d_state: int = Field(16, ge=1, description="SSM state size N per channel.")

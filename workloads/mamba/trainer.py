@@ -7,9 +7,23 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from workloads.mamba.lti import LTIMambaBlock
 from workloads.nn.ssm import MambaLM
 from workloads.tasks.synthetic_memory import IGNORE, induction_heads, selective_copy
 from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
+
+
+def build_model(cfg) -> MambaLM:
+    """MambaLM with S6 mixers, or (``selective: false``) with per-channel LTI mixers (S4D-like)."""
+    block = dict(d_state=cfg.d_state, expand=cfg.expand, d_conv=cfg.d_conv, chunk_size=cfg.chunk_size,
+                 dt_min=cfg.dt_min, dt_max=cfg.dt_max)
+    model = MambaLM(cfg.vocab + 2, cfg.d_model, cfg.n_layers, selective=True, **block)
+    if not cfg.selective:
+        # MambaBlock(selective=False) shares one B and C across channels; the paper's S4 baseline has
+        # them per channel, so each layer's mixer is replaced by the S4D-like LTI block.
+        for layer in model.layers:
+            layer.mixer = LTIMambaBlock(cfg.d_model, **block)
+    return model
 
 
 class MambaRun:
@@ -18,11 +32,7 @@ class MambaRun:
     def __init__(self, cfg, device: str = "cpu") -> None:
         self.cfg, self.device = cfg, device
         torch.manual_seed(cfg.seed)
-        self.model = MambaLM(
-            cfg.vocab + 2, cfg.d_model, cfg.n_layers, d_state=cfg.d_state, expand=cfg.expand,
-            d_conv=cfg.d_conv, selective=cfg.selective, chunk_size=cfg.chunk_size,
-            dt_min=cfg.dt_min, dt_max=cfg.dt_max,
-        ).to(device)
+        self.model = build_model(cfg).to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
         self.sched = cosine_schedule(self.opt, cfg.steps, floor=0.1)
         self.eval_sets = {

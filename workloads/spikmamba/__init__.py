@@ -2,15 +2,14 @@
 
 LIF spiking stem and spiking Mamba blocks (:mod:`workloads.nn.spiking`,
 :mod:`workloads.nn.ssm`) against a spiking CNN with temporal mean-pooling and the same Mamba
-model without spikes, on two-stroke gestures whose classes differ only in stroke order
-(:mod:`workloads.tasks.event_gestures`).
+model without spikes, on event streams of one-turn gestures (:mod:`workloads.spikmamba.gestures`).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from workloads.api import WorkloadConfig, WorkloadDef
 
@@ -31,10 +30,27 @@ class Config(WorkloadConfig):
     surrogate: Literal["sigmoid", "atan"] = Field("sigmoid", description="Surrogate derivative of the spike.")
     frames: int = Field(16, ge=2, description="Time bins T per clip (even: two strokes of T/2).")
     size: int = Field(16, ge=8, description="Sensor side S in pixels (multiple of 4).")
+    task: Literal["turns", "order"] = Field(
+        "turns",
+        description="turns: one-turn paths, class in shape and order (workloads/spikmamba/gestures.py); order: the "
+        "2026-11-28 redesign, disconnected strokes whose classes differ only in order (workloads/tasks/event_gestures.py).",
+    )
     noise: float = Field(0.005, ge=0, le=1, description="Background event probability per pixel, polarity and frame.")
+    contrast: float = Field(1.0, gt=0, description="turns: the gesture blob's peak brightness over a background of 0.1.")
+    distractors: int = Field(0, ge=0, description="turns: label-free blobs drifting in a straight line across the sensor.")
     lr: float = Field(3.0e-3, gt=0, description="AdamW learning rate (cosine decay to 5%).")
     batch: int = Field(32, ge=1, description="Clips per step.")
     eval_batch: int = Field(512, ge=1, description="Held-out clips.")
+
+    @model_validator(mode="after")
+    def _task_knobs(self) -> "Config":
+        if self.task == "order" and (self.contrast != 1.0 or self.distractors):
+            raise ValueError("contrast and distractors apply to task: turns only (task: order has neither)")
+        if self.frames % 2:
+            raise ValueError(f"frames must be even (two strokes of frames/2), got {self.frames}")
+        if self.size % 4:
+            raise ValueError(f"size must be a multiple of 4 (two 2x2 pools), got {self.size}")
+        return self
 
 
 def build(cfg: Config, device: str):

@@ -8,8 +8,9 @@ import torch
 from torch.nn import functional as F
 
 from workloads.nn.spiking import firing_rate
+from workloads.spikmamba import gestures
 from workloads.spikmamba.model import SpikingCNN, SpikMamba
-from workloads.tasks.event_gestures import N_CLASSES, event_frames
+from workloads.tasks import event_gestures
 from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
@@ -21,10 +22,10 @@ class EventRun:
         torch.manual_seed(cfg.seed)
         lif = {"tau": cfg.tau, "v_th": cfg.v_th, "alpha": cfg.alpha, "surrogate": cfg.surrogate}
         if cfg.model == "scnn":
-            self.model = SpikingCNN(N_CLASSES, cfg.stem_channels, cfg.d_model, cfg.size, lif)
+            self.model = SpikingCNN(gestures.N_CLASSES, cfg.stem_channels, cfg.d_model, cfg.size, lif)
         else:
             self.model = SpikMamba(
-                N_CLASSES, cfg.stem_channels, cfg.d_model, cfg.layers, cfg.d_state, cfg.model == "spikmamba", lif
+                gestures.N_CLASSES, cfg.stem_channels, cfg.d_model, cfg.layers, cfg.d_state, cfg.model == "spikmamba", lif
             )
         self.model.to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.01)
@@ -34,7 +35,12 @@ class EventRun:
     def batch(self, rng: np.random.Generator, size: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``size`` clips: frames (size, T, 2, S, S) and labels (size,)."""
         c = self.cfg
-        x, y = event_frames(rng, size, c.frames, c.size, noise=c.noise)
+        if c.task == "turns":
+            x, y = gestures.event_frames(
+                rng, size, c.frames, c.size, noise=c.noise, contrast=c.contrast, distractors=c.distractors
+            )
+        else:
+            x, y = event_gestures.event_frames(rng, size, c.frames, c.size, noise=c.noise)
         return torch.from_numpy(x).to(self.device), torch.from_numpy(y).to(self.device)
 
     def train_step(self, step: int) -> dict[str, float]:

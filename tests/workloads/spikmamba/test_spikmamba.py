@@ -12,13 +12,13 @@ class TestSpikMamba(WorkloadTestCase):
     tiny = TINY
 
 
-@pytest.mark.parametrize("model", ["ann_mamba", "scnn"])
-def test_every_model_trains_and_reports_its_firing_rate(model):
+@pytest.mark.parametrize("model,task", [("ann_mamba", "turns"), ("scnn", "turns"), ("scnn", "order")])
+def test_every_model_trains_and_reports_its_firing_rate(model, task):
     from orchestrator.registry import load
 
     torch.set_num_threads(1)
     wl = load("spikmamba")
-    run = wl.build(wl.make_config({**TINY, "model": model}), "cpu")
+    run = wl.build(wl.make_config({**TINY, "model": model, "task": task}), "cpu")
     assert run.train_step(0)["loss"] > 0
     rate = run.evaluate()["val/firing_rate"]
     assert rate == 0.0 if model == "ann_mamba" else 0.0 < rate < 1.0
@@ -42,6 +42,41 @@ def test_surrogate_gradient_is_nonzero_near_threshold_and_small_far_away(surroga
     assert out.tolist() == [1.0, 1.0, 1.0]
     out.sum().backward()
     assert x.grad[0] > 0.5 and x.grad[2] < 0.05 * x.grad[0]
+
+
+def test_turn_gestures_are_connected_paths_that_stay_on_the_sensor():
+    from workloads.spikmamba.gestures import GESTURES, gesture_tracks
+
+    labels = np.arange(len(GESTURES)).repeat(4)
+    centres, env = gesture_tracks(np.random.default_rng(0), labels, steps=65, size=16, stroke=4.8)
+    assert centres.shape == (32, 65, 2) and env.shape == (32, 65)
+    assert np.abs(np.diff(centres, axis=1)).max() < 1.0  # no jump: one connected path
+    assert centres.min() >= 0 and centres.max() <= 15
+    for label, track in zip(labels, centres):
+        first, second = np.asarray(GESTURES[label], dtype=float)
+        moved = track[-1] - track[0]  # both strokes, about 4.8 px each
+        assert moved @ first > 3 and moved @ second > 3
+
+
+def test_turn_frames_have_the_dvs_layout_and_depend_only_on_the_seed():
+    from workloads.spikmamba.gestures import event_frames
+
+    x, y = event_frames(np.random.default_rng([3, 7]), 8, frames=16, size=16, noise=0.05, contrast=0.3, distractors=1)
+    again, labels = event_frames(np.random.default_rng([3, 7]), 8, frames=16, size=16, noise=0.05, contrast=0.3, distractors=1)
+    assert x.shape == (8, 16, 2, 16, 16) and y.shape == (8,) and x.min() >= 0 and x.max() <= 3
+    assert np.array_equal(x, again) and np.array_equal(y, labels)
+    clean, _ = event_frames(np.random.default_rng(1), 8, noise=0.0)
+    faint, _ = event_frames(np.random.default_rng(1), 8, noise=0.0, contrast=0.3)
+    assert 0 < faint.sum() < clean.sum()  # a weaker contrast crosses the DVS threshold less often
+
+
+def test_order_task_knobs_are_refused_where_they_do_not_apply():
+    from pydantic import ValidationError
+
+    from orchestrator.registry import load
+
+    with pytest.raises(ValidationError, match="task: turns only"):
+        load("spikmamba").make_config({"task": "order", "distractors": 1})
 
 
 def test_gesture_pairs_hold_the_same_strokes_in_opposite_order():
