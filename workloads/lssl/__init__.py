@@ -29,7 +29,13 @@ class Config(WorkloadConfig):
     dt_min: float = Field(1.0e-3, gt=0, description="Smallest initial Δ (log-uniform).")
     dt_max: float = Field(1.0e-1, gt=0, description="Largest initial Δ (log-uniform).")
     lstm_hidden: int = Field(96, ge=1, description="LSTM hidden size.")
+    lstm_init: Literal["default", "unit_forget", "chrono"] = Field(
+        "unit_forget",
+        description="LSTM gate biases: PyTorch's default; unit_forget (forget bias 1, Jozefowicz et al. 2015); or chrono "
+        "(Tallec & Ollivier 2018: forget bias log U(1, T − 1), input bias its negative, T = side²).",
+    )
     lr: float = Field(1.0e-2, gt=0, description="AdamW peak learning rate (cosine decay to 0 over steps).")
+    clip: float = Field(1.0, gt=0, description="Gradient-norm clip of every step.")
     batch: int = Field(32, ge=1, description="Sequences per step.")
     eval_size: int = Field(397, ge=1, description="Test images evaluated (of the 397 held out).")
     check_views: bool = Field(True, description="LSSL: report val/view_gap (max |conv − recurrent| on 2 test images).")

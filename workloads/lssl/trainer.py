@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from workloads.nn.lssl import LSSLClassifier
 from workloads.nn.rnn import LastStateLSTM
 from workloads.tasks.digit_sequences import digit_sequences
 from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
+
+
+def lstm_gate_bias_(lstm: nn.LSTM, init: str, t_max: int) -> None:
+    """Set every layer's gate biases: ``unit_forget`` forget bias 1 (Jozefowicz et al. 2015);
+    ``chrono`` (Tallec & Ollivier 2018) forget bias log U(1, t_max − 1) and input bias its negative,
+    so the initial memory timescales spread up to ``t_max``; ``default`` leaves PyTorch's.
+    PyTorch's gate order is (i, f, g, o) and b_ih + b_hh is the bias, so b_ih carries the set
+    slices and b_hh's are zeroed."""
+    if init == "default":
+        return
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                if init == "unit_forget":
+                    p[H : 2 * H] = 1.0
+                else:
+                    forget = torch.log(torch.empty(H).uniform_(1.0, t_max - 1.0))
+                    p[H : 2 * H], p[:H] = forget, -forget
+            elif name.startswith("bias_hh"):
+                p[H : 2 * H] = 0.0
+                if init == "chrono":
+                    p[:H] = 0.0
 
 
 class DigitsRun:
@@ -22,6 +46,7 @@ class DigitsRun:
             self.model = LSSLClassifier(1, 10, cfg.H, cfg.N, cfg.layers, init=cfg.init, dt_min=cfg.dt_min, dt_max=cfg.dt_max)
         else:
             self.model = LastStateLSTM(1, cfg.lstm_hidden, cfg.layers, 10)
+            lstm_gate_bias_(self.model.lstm, cfg.lstm_init, cfg.side**2)
         self.model.to(device)
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=0.0)
         self.sched = cosine_schedule(self.opt, cfg.steps)
@@ -30,11 +55,11 @@ class DigitsRun:
         self.test_set = (torch.from_numpy(xte[: cfg.eval_size])[..., None].to(device), torch.from_numpy(yte[: cfg.eval_size]).to(device))
 
     def train_step(self, step: int) -> dict[str, float]:
-        """One AdamW step on the batch drawn by (seed, step)."""
+        """One AdamW step (clipped gradient norm) on the batch drawn by (seed, step)."""
         idx = torch.from_numpy(np.random.default_rng([self.cfg.seed, step]).integers(0, len(self.train_set[1]), self.cfg.batch))
         x, y = self.train_set[0][idx], self.train_set[1][idx]
         loss = F.cross_entropy(self.model(x), y)
-        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched)}
+        return {"loss": optimiser_step(loss, self.model, self.opt, self.sched, clip=self.cfg.clip)}
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:

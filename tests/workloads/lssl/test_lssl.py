@@ -74,3 +74,17 @@ def test_digit_sequences_are_a_fixed_permutation_of_the_same_pixels():
     assert plain[0].shape == (1400, 144) and plain[2].shape == (397, 144)
     assert (plain[1] == perm[1]).all()
     assert np.allclose(np.sort(plain[0], 1), np.sort(perm[0], 1)) and not np.allclose(plain[0], perm[0])
+
+
+def test_lstm_starts_with_unit_forget_gate_bias():
+    import torch
+
+    from orchestrator.registry import load
+
+    wl = load("lssl")
+    run = wl.build(wl.make_config({**TINY, "model": "lstm", "lstm_hidden": 32}), "cpu")
+    H = 32
+    for layer in range(run.model.lstm.num_layers):
+        b = getattr(run.model.lstm, f"bias_ih_l{layer}") + getattr(run.model.lstm, f"bias_hh_l{layer}")  # (4H,) = i, f, g, o
+        assert torch.equal(b[H : 2 * H], torch.ones(H))
+        assert float(b[:H].abs().max()) < 1.0  # the other gates keep PyTorch's small uniform init

@@ -2,7 +2,7 @@ import pytest
 
 from workloads.testing import WorkloadTestCase
 
-TINY = {"side": 8, "H": 8, "N": 4, "d_model": 16, "n_heads": 2, "lstm_hidden": 8, "batch": 4, "eval_batch": 8, "steps": 4, "eval_every": 2}
+TINY = {"side": 8, "H": 8, "N": 4, "d_model": 16, "n_heads": 2, "lstm_hidden": 8, "batch": 4, "eval_batch": 8, "steps": 50, "eval_every": 2}
 
 
 class TestS4(WorkloadTestCase):
@@ -31,12 +31,28 @@ def test_s4_arm_reports_agreeing_recurrent_and_convolution_modes():
     assert run.evaluate()["val/mode_gap"] < 1e-4
 
 
-def test_training_stops_once_the_cpu_budget_is_spent():
+def test_chrono_init_spreads_lstm_forget_biases_up_to_the_sequence_length():
+    import math
+
+    import torch
+
     from orchestrator.registry import load
 
     wl = load("s4")
-    run = wl.build(wl.make_config({**TINY, "budget_s": 1.0e-6}), "cpu")
-    run.train_step(0)
-    before = [p.detach().clone() for p in run.model.parameters()]
-    assert run.train_step(1)["updates"] == 1.0
-    assert all((a == p).all() for a, p in zip(before, run.model.parameters()))
+    run = wl.build(wl.make_config({**TINY, "model": "lstm", "lstm_hidden": 32}), "cpu")
+    H, T = 32, TINY["side"] ** 2
+    for layer in range(run.model.lstm.num_layers):
+        b = getattr(run.model.lstm, f"bias_ih_l{layer}") + getattr(run.model.lstm, f"bias_hh_l{layer}")  # (4H,) = i, f, g, o
+        forget, inp = b[H : 2 * H], b[:H]
+        assert float(forget.min()) >= 0.0 and float(forget.max()) <= math.log(T - 1)
+        assert torch.allclose(inp, -forget)
+
+
+def test_learning_rate_decays_to_zero_over_the_steps():
+    from orchestrator.registry import load
+
+    wl = load("s4")
+    run = wl.build(wl.make_config({**TINY, "model": "lstm"}), "cpu")
+    for step in range(TINY["steps"]):
+        run.train_step(step)
+    assert run.opt.param_groups[0]["lr"] == 0.0
