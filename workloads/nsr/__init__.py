@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from workloads.api import WorkloadConfig, WorkloadDef
 
@@ -38,8 +38,22 @@ class Config(WorkloadConfig):
     parser_steps: int = Field(150, ge=1, description="nsr: parser updates per EM iteration.")
     parser_batch: int = Field(128, ge=1, description="nsr: transitions per parser update.")
     d_model: int = Field(128, ge=8, description="transformer: width.")
-    n_layers: int = Field(2, ge=1, description="transformer: layers.")
-    lr: float = Field(3.0e-3, gt=0, description="Adam learning rate (parser, or Transformer).")
+    n_layers: int = Field(2, ge=1, description="transformer: layers (the claim uses 4: depth, not width, lifted 1-3 operator accuracy in calibration).")
+    n_heads: int = Field(4, ge=1, description="transformer: attention heads per layer (must divide d_model).")
+    pos: Literal["learned", "rope"] = Field(
+        "learned",
+        description="transformer: 'learned' absolute positions (untrained past the longest training expression) "
+        "or 'rope' rotary positions (relative, defined at any length).",
+    )
+    lr: float = Field(3.0e-3, gt=0, description="Adam learning rate (parser; or the Transformer's peak, after 100 warm-up steps and before a cosine decay to 0).")
+
+    @model_validator(mode="after")
+    def _transformer_shape(self) -> "Config":
+        if self.variant == "transformer" and self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})")
+        if self.variant == "transformer" and self.pos == "rope" and (self.d_model // self.n_heads) % 2:
+            raise ValueError(f"pos 'rope' needs an even head size; d_model / n_heads is {self.d_model // self.n_heads}")
+        return self
 
 
 def build(cfg: Config, device: str):

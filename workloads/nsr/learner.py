@@ -24,6 +24,7 @@ from workloads.tasks import arith
 
 N_SYM = len(arith.VOCAB)
 PAREN_IDS = {arith.W2I["("], arith.W2I[")"]}
+TRAIN_OPS, TRAIN_OPS_P = [0, 1, 2, 3], [0.1, 0.3, 0.3, 0.3]  # operator counts of training expressions
 
 
 def long_split(seed: int, n_test: int, p_paren: float) -> dict[str, list[arith.Expr]]:
@@ -41,7 +42,7 @@ class NSRRun:
         self.cfg = cfg
         torch.manual_seed(cfg.seed)
         rng = np.random.default_rng([cfg.seed, 0])
-        ops = rng.choice([0, 1, 2, 3], size=cfg.n_train, p=[0.1, 0.3, 0.3, 0.3])
+        ops = rng.choice(TRAIN_OPS, size=cfg.n_train, p=TRAIN_OPS_P)
         self.train = [arith.sample(rng, int(k), cfg.p_paren) for k in ops]
         self.test = long_split(cfg.seed, cfg.n_test, cfg.p_paren)
         self.net = P.ParserNet(N_SYM + 1, hidden=cfg.hidden, lstm=cfg.lstm)

@@ -14,11 +14,19 @@ class TestNSR(WorkloadTestCase):
     name = "nsr"
     tiny = TINY
     fixed_batch_steps = 8
+    objective_probe = "val/programs_right"  # accuracy on 5 tiny test expressions stays 0 in 8 iterations
 
 
 class TestNSRTransformer(WorkloadTestCase):
     name = "nsr"
     tiny = {**TINY, "variant": "transformer", "d_model": 16, "batch": 8, "lr": 3.0e-3}
+    objective_probe = "val/nll_short"  # accuracy on 5 tiny test expressions stays 0 in 25 steps
+
+
+class TestNSRTransformerRope(WorkloadTestCase):
+    name = "nsr"
+    tiny = {**TINY, "variant": "transformer", "d_model": 16, "n_layers": 2, "pos": "rope", "batch": 8, "lr": 3.0e-3}
+    objective_probe = "val/nll_short"
 
 
 def test_generator_values_match_python_arithmetic_mod_100() -> None:
@@ -87,3 +95,26 @@ def test_nsr_learns_digits_and_operators_in_a_few_iterations() -> None:
     for step in range(6):
         run.train_step(step)
     assert run.evaluate()["val/programs_right"] == 1.0
+
+
+def test_transformer_learning_rate_warms_up_then_decays_to_zero() -> None:
+    from orchestrator.registry import load
+
+    wl = load("nsr")
+    run = wl.build(wl.make_config({**TINY, "variant": "transformer", "d_model": 16, "steps": 1000, "lr": 1.0e-3}), "cpu")
+    lrs = [run.lr_at(step) for step in (0, 99, 500, 999)]
+    assert abs(lrs[0] - 1.0e-5) < 1e-12  # first warm-up step: lr / 100
+    assert 0.95e-3 < lrs[1] < 1.0e-3  # warm-up done, cosine barely started
+    assert abs(lrs[2] - 0.5e-3) < 1e-12 and lrs[3] < 1e-8  # half-way: half the peak; the end: ~0
+
+
+def test_config_refuses_rope_with_an_odd_head_size() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from orchestrator.registry import load
+
+    with pytest.raises(ValidationError, match="even head size"):
+        load("nsr").make_config({"variant": "transformer", "d_model": 12, "n_heads": 4, "pos": "rope"})
+    with pytest.raises(ValidationError, match="divisible by n_heads"):
+        load("nsr").make_config({"variant": "transformer", "d_model": 18, "n_heads": 4})
