@@ -1,10 +1,12 @@
 """Claims: a paper's headline result at toy scale, checked over seeds.
 
-A claim file names arms (workload + fixed config), seeds and expectations over the arms' final
-metrics (grammar in :mod:`orchestrator.expr`). ``run_claim`` runs every arm × seed as one Tune
-run, records a parent MLflow run tagged PASS or FAIL, and returns the evidence. A claim that
-does not reproduce is a FAIL with its numbers, not something to hide.
-"""
+A claim file names arms (workload + fixed config), three disjoint seed sets, the paper's claim
+as expectations over the arms' final metrics (grammar in :mod:`orchestrator.expr`), sanity
+checks on the setup, and caveats. ``run_claim`` runs every arm × seed of one seed set as one Tune
+run, records a parent MLflow run tagged with the verdict, and returns the evidence. The verdict
+is PASS only when every trial completed and every expectation and sanity check holds; a failed,
+timed-out or missing trial makes it INCOMPLETE; a claim that does not reproduce is a FAIL with
+its numbers, not something to hide. The board is rendered by :mod:`orchestrator.board`."""
 
 from __future__ import annotations
 
