@@ -35,6 +35,29 @@ def uniform_init_(module: nn.Module, scale: float = 0.08) -> None:
         nn.init.uniform_(p, -scale, scale)
 
 
+def lstm_gate_bias_(lstm: nn.LSTM, init: str, t_max: int) -> None:
+    """Set every layer's gate biases: ``unit_forget`` forget bias 1 (Jozefowicz et al. 2015);
+    ``chrono`` (Tallec & Ollivier 2018) forget bias log U(1, t_max − 1) and input bias its negative,
+    so the initial memory timescales spread up to ``t_max``; ``default`` leaves PyTorch's.
+    PyTorch's gate order is (i, f, g, o) and b_ih + b_hh is the bias, so b_ih carries the set
+    slices and b_hh's are zeroed."""
+    if init == "default":
+        return
+    H = lstm.hidden_size
+    with torch.no_grad():
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                if init == "unit_forget":
+                    p[H : 2 * H] = 1.0
+                else:
+                    forget = torch.log(torch.empty(H).uniform_(1.0, t_max - 1.0))
+                    p[H : 2 * H], p[:H] = forget, -forget
+            elif name.startswith("bias_hh"):
+                p[H : 2 * H] = 0.0
+                if init == "chrono":
+                    p[:H] = 0.0
+
+
 def _input_layer(vocab: int | None, in_features: int | None, emb: int) -> nn.Module:
     if (vocab is None) == (in_features is None):
         raise ValueError("give exactly one of vocab (token inputs) or in_features (feature inputs)")

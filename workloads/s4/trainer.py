@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from workloads.nn.rnn import LastStateLSTM
+from workloads.nn.rnn import LastStateLSTM, lstm_gate_bias_
 from workloads.nn.s4 import SSMModel, ssm_param_groups
 from workloads.nn.transformer import TinyTransformer
 from workloads.tasks.glyph_digits import glyph_digits
@@ -27,29 +27,6 @@ class PixelTransformer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = (x[..., 0].clamp(0, 1) * (LEVELS - 1)).round().long()  # (B, T, 1) -> (B, T)
         return self.head(self.body.hidden(tokens).mean(1))
-
-
-def lstm_gate_bias_(lstm: nn.LSTM, init: str, t_max: int) -> None:
-    """Set every layer's gate biases: ``unit_forget`` forget bias 1 (Jozefowicz et al. 2015);
-    ``chrono`` (Tallec & Ollivier 2018) forget bias log U(1, t_max − 1) and input bias its negative,
-    so the initial memory timescales spread up to ``t_max``; ``default`` leaves PyTorch's.
-    PyTorch's gate order is (i, f, g, o) and b_ih + b_hh is the bias, so b_ih carries the set
-    slices and b_hh's are zeroed."""
-    if init == "default":
-        return
-    H = lstm.hidden_size
-    with torch.no_grad():
-        for name, p in lstm.named_parameters():
-            if name.startswith("bias_ih"):
-                if init == "unit_forget":
-                    p[H : 2 * H] = 1.0
-                else:
-                    forget = torch.log(torch.empty(H).uniform_(1.0, t_max - 1.0))
-                    p[H : 2 * H], p[:H] = forget, -forget
-            elif name.startswith("bias_hh"):
-                p[H : 2 * H] = 0.0
-                if init == "chrono":
-                    p[:H] = 0.0
 
 
 class DigitsRun:
