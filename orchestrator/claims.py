@@ -367,6 +367,7 @@ def run_claim(
             cpu=spec.resources.cpu,
             gpu=spec.resources.gpu,
             on_change=on_change,
+            trial_name=lambda number, config: f"{config['arm']}/seed{config['seed']}",
         )
     except BaseException:
         recorder.finish("KILLED")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 import traceback
@@ -210,8 +211,26 @@ class RunOutcome:
     interrupted: bool = False
 
 
+def trial_number(trial) -> int:
+    """The trial's running number in its run, from 1, as Tune's experiment tag counts it.
+
+    Tune's searchers tag trials ``1_lr=...``, ``2_lr=...``; its grid and random generator tags
+    them from 0 (``0_lr=...``) and gives them ids ending in that number (``5a1f2_00000``).
+    """
+    head = trial.experiment_tag.split("_", 1)[0]
+    number = int(head) if head.isdigit() else 0
+    return number + 1 if re.search(r"_\d{5}$", trial.trial_id) else number
+
+
+def describe_params(config: Mapping[str, Any], limit: int = 240) -> str:
+    """Sampled values in one short line for people (``lr=0.00316, d_model=64``)."""
+    text = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_steps: Callable[[dict], int],
-            duration: float | None, max_failed: int | None, on_change: Callable[[Counts], None] | None):
+            duration: float | None, max_failed: int | None, on_change: Callable[[Counts], None] | None,
+            trial_name: Callable[[int, Mapping[str, Any]], str]):
     """A Tune Callback that forwards trial events to MLflow and enforces Seqlab's limits."""
     import ray
     from ray import tune
@@ -232,7 +251,11 @@ def _bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_
 
         def on_trial_start(self, iteration, trials, trial, **info):
             self.started_at[trial.trial_id] = time.monotonic()
-            recorder.trial_started(trial.trial_id, str(trial), self._params(trial))
+            params = self._params(trial)
+            recorder.trial_started(
+                trial.trial_id, trial_name(trial_number(trial), params), params,
+                tags={"mlflow.note.content": describe_params(params)},
+            )
             counts.running += 1
             self._changed()
 
@@ -376,8 +399,12 @@ def run_tune(
     max_failed_trials: int | None = None,
     resume: bool = False,
     on_change: Callable[[Counts], None] | None = None,
+    trial_name: Callable[[int, Mapping[str, Any]], str] | None = None,
 ) -> RunOutcome:
     """Run trials of ``plan`` as one Tune experiment stored in ``runs_dir/name``.
+
+    ``trial_name(number, config)`` names each trial's MLflow child run; by default
+    ``<name>-<number>``, the trial's running number in this run, from 1.
 
     With ``resume``, the stored experiment is restored: finished trials are kept, unfinished
     ones continue from their last checkpoint, and the searcher proposes only what is left.
@@ -390,7 +417,9 @@ def run_tune(
     trainable = tune.with_resources(tune.with_parameters(_trainable, plan=plan), {"cpu": cpu, "gpu": gpu})
     counts = Counts(total=num_samples * _grid_size(param_space))
     steps_of = lambda config: int(plan.resolve(config)[1].get("steps", 0)) or _default_steps(plan, config)  # noqa: E731
-    bridge, stopper = _bridge(recorder, counts, metric, mode, steps_of, max_trial_duration, max_failed_trials, on_change)
+    name_of = trial_name or (lambda number, config: f"{name}-{number}")
+    bridge, stopper = _bridge(recorder, counts, metric, mode, steps_of, max_trial_duration, max_failed_trials,
+                              on_change, name_of)
 
     if resume:
         if not tune.Tuner.can_restore(str(path)):
@@ -411,7 +440,9 @@ def run_tune(
                 num_samples=num_samples,
                 metric=metric if scheduler is not None else None,
                 mode=mode if scheduler is not None else None,
-                max_concurrent_trials=max_concurrent,
+                # a searcher arrives wrapped in its ConcurrencyLimiter (optuna_searcher); giving Tune
+                # the limit as well only makes it print that it ignores it
+                max_concurrent_trials=None if _is_limited(search_alg) else max_concurrent,
                 reuse_actors=True,
             ),
             run_config=tune.RunConfig(
@@ -442,6 +473,12 @@ def run_tune(
         tracking_errors=recorder.errors,
         interrupted=any(t.outcome == "running" for t in outcomes.values()),
     )
+
+
+def _is_limited(search_alg: Any) -> bool:
+    from ray.tune.search import ConcurrencyLimiter
+
+    return isinstance(search_alg, ConcurrencyLimiter)
 
 
 def _grid_size(param_space: Mapping[str, Any] | None) -> int:

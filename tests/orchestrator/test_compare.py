@@ -105,6 +105,18 @@ def test_claim_compare_gives_mean_and_std_per_arm_over_seeds(store, tmp_path):
     assert "groups.png" in {p.name for p in report.files}
 
 
+def test_claim_child_runs_are_named_by_arm_and_seed(store):
+    from mlflow.tracking import MlflowClient
+
+    uri, _, result, _ = store
+    client = MlflowClient(uri)
+    parent = client.get_run(result.parent_run_id)
+    children = client.search_runs(
+        [parent.info.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{result.parent_run_id}'"
+    )
+    assert sorted(c.info.run_name for c in children) == [f"{arm}/seed{k}" for arm in ("fast", "slow") for k in range(3)]
+
+
 def test_compare_cli_prints_the_table_and_unknown_names_fail_cleanly(store, tmp_path):
     uri, _, _, _ = store
     ok = CliRunner().invoke(app, ["compare", "cmp-pareto", "--tracking-uri", uri, "--out", str(tmp_path / "cli"), "--metric", "train/loss"])

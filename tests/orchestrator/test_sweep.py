@@ -52,11 +52,13 @@ def test_a_sweep_records_a_parent_run_and_one_child_per_trial(tmp_path):
     artifacts = [a.path for a in client.list_artifacts(outcome.parent_run_id)]
     assert "sweep.yaml" in artifacts
     assert len(children) == 3
+    assert sorted(c.info.run_name for c in children.values()) == ["records-1", "records-2", "records-3"]
     for trial in outcome.trials:
         child = children[trial.trial_id]
         assert child.info.status == "FINISHED"
         assert child.data.tags["seqlab.status"] == "completed"
         assert float(child.data.params["lr"]) == pytest.approx(trial.params["lr"])
+        assert child.data.tags["mlflow.note.content"] == f"lr={trial.params['lr']:.3g}"
         history = client.get_metric_history(child.info.run_id, "val/loss")
         assert [m.step for m in history] == [10, 20]
         assert history[-1].value == pytest.approx(trial.metrics["val/loss"])
