@@ -420,8 +420,9 @@ def build_submission(file: Path, *, working_dir: Path, runs_dir: str, mlflow_uri
     if mlflow_uri:
         env_vars["MLFLOW_TRACKING_URI"] = mlflow_uri
     runtime_env = {"working_dir": str(working_dir), "excludes": list(EXCLUDES), "env_vars": env_vars}
-    metadata = {"seqlab.sweep": name, "seqlab.workload": workload, "seqlab.kind": kind, "seqlab.file": rel.as_posix(),
-                "seqlab.mode": mode}  # fmt: skip
+    # job_name: the Name column of the Ray dashboard's Jobs list
+    metadata = {"job_name": name, "seqlab.sweep": name, "seqlab.workload": workload, "seqlab.kind": kind,
+                "seqlab.file": rel.as_posix(), "seqlab.mode": mode}  # fmt: skip
     return Submission(job_id or submission_id(name), entrypoint, runtime_env, metadata)
 
 
@@ -460,6 +461,13 @@ def submit(file: Path, *, address: str, working_dir: Path, runs_dir: str | None 
                                f"seqlab logs {last.submission_id}; --force submits another copy")  # fmt: skip
         raise ClusterError(f"'{sub.metadata['seqlab.sweep']}' already ran as {last.submission_id} ({status}): "
                            "--resume continues it, --force starts it over")  # fmt: skip
+    # A cluster brought up again has no record of the jobs before it, but their run folders
+    # remain on this machine: the job would fail at once, so say so now (claims always start anew).
+    folder = Path(os.path.expandvars(runs_dir)).expanduser() / sub.metadata["seqlab.sweep"]
+    if not earlier and ours and sub.metadata["seqlab.kind"] != "claim" and mode == "new" and folder.is_absolute():
+        if folder.is_dir() and any(folder.iterdir()):
+            raise ClusterError(f"'{sub.metadata['seqlab.sweep']}' already has a run in {folder} (from an earlier cluster): "
+                               "--resume continues it, --force starts it over")  # fmt: skip
     if earlier:
         taken = {j.submission_id for j in earlier}
         n = 2
@@ -481,6 +489,15 @@ def submit(file: Path, *, address: str, working_dir: Path, runs_dir: str | None 
             raise ClusterError(_explain(err, address)) from None
     sub.dashboard_url = f"{address.rstrip('/')}/#/jobs/{sub.job_id}"
     return sub
+
+
+def failure_reason(message: str, limit: int = 160) -> str:
+    """One line from a failed job's message: the last ``seqlab: ...`` error its driver printed,
+    else the message's first line."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    ours = [line.removeprefix("seqlab: ") for line in lines if line.startswith("seqlab: ")]
+    reason = ours[-1] if ours else (lines[0] if lines else "")
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
 
 
 def _list(client, address: str) -> list:

@@ -116,7 +116,8 @@ def register(app) -> None:
         try:
             if job:
                 info = cluster.job_info(addr, job)
-                typer.echo(f"{info['job_id']}: {info['status']}  {info['message']}")
+                message = cluster.failure_reason(info["message"]) if info["status"] == "FAILED" else info["message"]
+                typer.echo(f"{info['job_id']}: {info['status']}  {message}")
                 for key, value in sorted(info["metadata"].items()):
                     typer.echo(f"  {key}: {value}")
                 typer.echo(f"  started: {_when(info['start'])}  ended: {_when(info['end'])}")
@@ -130,6 +131,8 @@ def register(app) -> None:
         typer.echo(f"{'job':40} {'status':10} {'sweep':28} {'workload':16} started")
         for r in rows:
             typer.echo(f"{r['job_id']:40} {r['status']:10} {r['sweep']:28} {r['workload']:16} {_when(r['start'])}")
+            if r["status"] == "FAILED" and r["message"]:
+                typer.echo(f"{'':40} why: {cluster.failure_reason(r['message'])}")
 
     @app.command()
     def logs(

@@ -120,24 +120,35 @@ def _fields_at(model: Any, loc: tuple) -> list[str]:
     return []
 
 
-def _clean_loc(loc: tuple) -> tuple[str, ...]:
-    """Drop pydantic's union-branch labels (``Objective``, ``list[...]``, ``float``) from a location."""
+def _clean_loc(loc: tuple, data: Any = None) -> tuple[str, ...]:
+    """Drop pydantic's union-branch labels (``Objective``, ``list[...]``, ``float``) from a location.
+
+    A part that is a key (or index) of the loaded ``data`` at that point is always kept, so a
+    parameter named ``H`` or ``float`` is not mistaken for a branch label.
+    """
     out: list[str] = []
+    node = data
     for part in loc:
-        if isinstance(part, str) and (part[:1].isupper() or "[" in part):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and (part[:1].isupper() or "[" in part):
             continue  # the name of a union branch, not a key in the file
-        if len(out) == 2 and out[0] == "parameters" and part in ("float", "int", "categorical"):
+        elif len(out) == 2 and out[0] == "parameters" and part in ("float", "int", "categorical"):
             continue  # the discriminator tag of a parameter
+        else:
+            node = None  # a key the file lacks (missing) or does not allow (extra)
         out.append(str(part))
     return tuple(out)
 
 
-def validation_message(err: Any, model: Any, source: str, text: str) -> str:
+def validation_message(err: Any, model: Any, source: str, text: str, data: Any = None) -> str:
     """One line for the first problem in a pydantic ValidationError, with the YAML line."""
     lines = key_lines(text)
     errors = err.errors()
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
-    loc = _clean_loc(first["loc"])
+    loc = _clean_loc(first["loc"], data)
     key = ".".join(loc) or "(top level)"
     line = None
     for depth in range(len(loc), 0, -1):
@@ -152,6 +163,8 @@ def validation_message(err: Any, model: Any, source: str, text: str) -> str:
         return f"{where}: unknown key '{key}'{near}"
     if first["type"] == "missing":
         return f"{where}: missing required key '{key}'"
+    if first["type"] in ("literal_error", "enum"):
+        return f"{where}: {key}: {first['input']!r} is not one of {first['ctx']['expected']}"
     message = first["msg"].removeprefix("Value error, ")
     return f"{where}: {key}: {message}"
 
@@ -165,7 +178,7 @@ def parse_model(data: Any, model: type[M], *, what: str, source: str, text: str 
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise SpecError(validation_message(err, model, source, text)) from None
+        raise SpecError(validation_message(err, model, source, text, data)) from None
 
 
 def load_model(path: str | Path, model: type[M], *, what: str, check: Callable[[M], None] | None = None) -> tuple[M, str]:

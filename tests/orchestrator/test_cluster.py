@@ -98,7 +98,7 @@ def test_submission_modes_map_to_run_resume_and_fresh(workdir):
     assert new.entrypoint == "python -m orchestrator.cli run probe.yaml --runs-dir /r"
     assert resume.entrypoint.endswith("run probe.yaml --resume --runs-dir /r")
     assert "--fresh" in fresh.entrypoint
-    assert new.metadata == {"seqlab.sweep": "ops-probe", "seqlab.workload": "quadratic", "seqlab.kind": "sweep",
+    assert new.metadata == {"job_name": "ops-probe", "seqlab.sweep": "ops-probe", "seqlab.workload": "quadratic", "seqlab.kind": "sweep",
                             "seqlab.file": "probe.yaml", "seqlab.mode": "new"}  # fmt: skip
     assert new.runtime_env["env_vars"]["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:1"
     assert "MLFLOW_TRACKING_URI" not in resume.runtime_env["env_vars"]
@@ -167,6 +167,26 @@ def test_same_sweep_is_not_submitted_twice_unless_forced_and_stop_ends_it(local,
     stopped = runner.invoke(app, ["stop", "seqlab-ops-probe-fresh2"])
     assert stopped.exit_code == 0
     assert cluster.wait(address, "seqlab-ops-probe-fresh2", timeout=120) in ("STOPPED", "SUCCEEDED")
+
+
+def test_a_sweep_whose_run_folder_exists_is_refused_before_it_is_submitted(local, workdir):
+    # up; submit; down; up; submit: the new cluster has no record of the job, the folder remains
+    (workdir / "leftover.yaml").write_text(PROBE.replace("name: ops-probe", "name: ops-leftover"))
+    folder = Path(local["runs_dir"]) / "ops-leftover"
+    folder.mkdir(parents=True)
+    (folder / "seqlab-sweep.json").write_text("{}")
+    result = CliRunner().invoke(app, ["submit", str(workdir / "leftover.yaml"), "--working-dir", str(workdir)])
+    assert result.exit_code == 1, result.output
+    assert f"already has a run in {folder}" in result.output and "--resume" in result.output and "--force" in result.output
+    assert all(j["job_id"] != "seqlab-ops-leftover" for j in cluster.jobs(local["ray"]["dashboard"]))
+
+
+def test_a_failed_jobs_reason_is_its_drivers_last_error_line():
+    message = ("Job entrypoint command failed with exit code 2, last available logs (truncated to 20,000 chars):\n"
+               "2026-12-05 INFO starting\nseqlab: 'ops-probe' already has a run in /r/ops-probe: pass --resume\n")
+    assert cluster.failure_reason(message) == "'ops-probe' already has a run in /r/ops-probe: pass --resume"
+    assert cluster.failure_reason("Job was stopped\nmore") == "Job was stopped"
+    assert cluster.failure_reason("x" * 500).endswith("…") and len(cluster.failure_reason("x" * 500)) == 160
 
 
 def test_down_stops_what_up_started_and_nothing_else(local, home):

@@ -57,6 +57,8 @@ BAD = [
     pytest.param(GOOD.replace("num_trials: 4", "num_trials: 0"), r"search.num_trials: num_trials must be > 0", id="no-trials"),
     pytest.param(GOOD.replace("fixed: {steps: 20}", "fixed: {steps: 20, lr: 0.1}"), r"lr is both searched", id="searched-and-fixed"),
     pytest.param(GOOD.replace("sampler: tpe", "sampler: grid"), r"grid sampler needs categorical or int", id="grid-with-float"),
+    pytest.param(GOOD.replace("sampler: tpe", "sampler: annealing_zz"), r"sweep.yaml:4: search.sampler: 'annealing_zz' is not one of 'tpe', 'random'", id="invalid-choice-echoed"),
+    pytest.param(GOOD.replace("mode: min", "mode: minimise"), r"sweep.yaml:3: objective.mode: 'minimise' is not one of 'min' or 'max'", id="invalid-mode-echoed"),
 ]
 
 
@@ -110,3 +112,20 @@ def test_every_shipped_sweep_validates():
             load_sweep(path)
         except SpecError as err:  # pragma: no cover - the message is the point
             pytest.fail(str(err))
+
+
+def test_a_capitalised_parameter_keeps_its_name_and_line(tmp_path):
+    # s4, lssl and s4_survey have fields named H and N; the location must not drop them
+    text = """\
+    name: probe
+    workload: s4
+    objective: {metric: val/acc, mode: max}
+    parameters:
+      H:
+        type: categorical
+        values: [16, 32]
+        lgo: true
+    """
+    code, out = validate(write(tmp_path, text))
+    assert code == 2
+    assert "sweep.yaml:8: unknown key 'parameters.H.lgo'" in out, out
