@@ -35,7 +35,7 @@ from typing import Any, Callable, Literal, Mapping, Protocol
 
 from pydantic import Field, ValidationError, field_validator
 
-from orchestrator.spec import Strict
+from orchestrator.spec import Parallelism, Strict
 from orchestrator.yamlio import SpecError, load_model, parse_model
 
 #: CPUs the Tune trial itself holds when it runs a pipelined job (its workers hold the rest).
@@ -48,33 +48,6 @@ OnReport = Callable[[dict[str, float], int], None]
 
 
 # -- the job file ------------------------------------------------------------------------------
-class Parallelism(Strict):
-    """How one model is cut across workers: ``pipeline_stages × data_parallel`` ranks."""
-
-    pipeline_stages: int = Field(1, ge=1, description="Pipeline stages p: the layer list is cut into p consecutive slices.")
-    micro_batches: int = Field(1, ge=1, description="Micro-batches m per mini-batch; bubble (p-1)/(m+p-1).")
-    data_parallel: int = Field(1, ge=1, description="Copies of the pipeline, each on its share of the mini-batch.")
-    partition: Literal["uniform", "parameters"] = Field(
-        "uniform", description="Cut into equal numbers of layers (uniform) or of parameters (parameters)."
-    )
-    zero_stage: int = Field(0, description="DeepSpeed ZeRO stage: 0 or 1 (pipelines cannot shard gradients or parameters).")
-
-    @field_validator("zero_stage")
-    @classmethod
-    def _zero(cls, value: int) -> int:
-        if value not in (0, 1):
-            raise ValueError(
-                f"zero_stage must be 0 or 1, got {value}: DeepSpeed pipelines cannot use ZeRO-2/3 "
-                "(they shard gradients and parameters that the pipeline schedule accumulates per stage)"
-            )
-        return value
-
-    @property
-    def workers(self) -> int:
-        """Ranks (= Ray Train workers) the job needs."""
-        return self.pipeline_stages * self.data_parallel
-
-
 class WorkerResources(Strict):
     cpu: float = Field(1, gt=0, description="CPUs per worker (per rank); also its torch thread count.")
     gpu: float = Field(0, ge=0, description="GPUs per worker: 0 (gloo on CPU) or 1 (NCCL; a rank needs a whole GPU).")

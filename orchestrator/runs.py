@@ -90,7 +90,7 @@ def run_sweep(
         workload=spec.workload,
         fixed=dict(spec.fixed),
         cpus=spec.resources.cpu,
-        parallelism=spec.parallelism,
+        parallelism=spec.parallelism.model_dump() if spec.parallelism is not None else None,
         worker_resources=spec.resources.model_dump() if spec.parallelism is not None else None,
     )
     try:
@@ -148,7 +148,7 @@ def pipelined_job(spec: SweepSpec):
         name=spec.name,
         workload=spec.workload,
         config=dict(spec.fixed),
-        parallelism=job.Parallelism.model_validate(spec.parallelism),
+        parallelism=spec.parallelism,
         resources=job.WorkerResources(cpu=spec.resources.cpu, gpu=spec.resources.gpu),
     )
 

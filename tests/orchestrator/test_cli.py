@@ -59,6 +59,9 @@ def test_schema_is_json_schema_of_the_sweep_file():
     assert schema["title"] == "Seqlab sweep"
     assert {"name", "workload", "objective", "search", "parameters"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+    # parallelism is typed (stages, micro-batches...), not an opaque mapping
+    parallelism = schema["$defs"]["Parallelism"]["properties"]
+    assert {"pipeline_stages", "micro_batches", "data_parallel", "zero_stage"} <= set(parallelism)
 
 
 def test_help_does_not_import_the_heavy_stack():
