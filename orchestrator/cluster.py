@@ -309,10 +309,9 @@ def scalable_node_shapes() -> list[dict[str, float]]:
     """
     shapes: list[dict[str, float]] = []
     try:
-        import ray._private.state as ray_state
+        from orchestrator.ray_private import autoscaler_node_groups
 
-        config = ray_state.state.get_cluster_config()
-        for group in getattr(config, "node_group_configs", []) or []:
+        for group in autoscaler_node_groups():
             if group.max_count != 0:
                 shapes.append({k: float(v) for k, v in group.resources.items()})
     except Exception:  # no GCS connection or no autoscaler: fall back to the file

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from orchestrator.ray_private import restored_run_config, trial_actor
 from orchestrator.trial import TrialPlan
 from orchestrator.yamlio import SpecError
 
@@ -319,7 +320,7 @@ def _bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_
                 if trial.status != "RUNNING" or began is None or trial.trial_id in self.timed_out:
                     continue
                 if now - began > duration:
-                    actor = trial.temporary_state.ray_actor
+                    actor = trial_actor(trial)
                     if actor is None:
                         continue
                     self.timed_out.add(trial.trial_id)
@@ -426,7 +427,7 @@ def run_tune(
             raise SpecError(f"nothing to resume: no Tune experiment in {path}")
         tuner = tune.Tuner.restore(str(path), trainable, resume_unfinished=True, resume_errored=False)
         # Callbacks and stoppers are live objects of this driver: attach them anew.
-        run_config = tuner._local_tuner._run_config  # noqa: SLF001 - Tune has no public setter
+        run_config = restored_run_config(tuner)
         run_config.callbacks = [bridge, JsonLoggerCallback()]
         run_config.stop = stopper
         counts.completed = _count_finished(path)
