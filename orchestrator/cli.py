@@ -92,18 +92,13 @@ def run(
 
 
 def _kind(file: Path) -> str:
-    """``job``, ``claim`` or ``sweep``, from the file's top-level keys (bad files: ``sweep``)."""
-    from orchestrator.yamlio import read_yaml
+    """``job``, ``claim`` or ``sweep`` (bad files: a one-line error, exit 2)."""
+    from orchestrator.files import file_kind
 
     try:
-        data, _ = read_yaml(file)
+        return file_kind(file)
     except SpecError as err:
         _fail(str(err))
-    if isinstance(data, dict) and data.get("kind") == "job":
-        return "job"
-    if isinstance(data, dict) and "arms" in data:
-        return "claim"
-    return "sweep"
 
 
 def _run_job(file: Path, *, runs_dir: Path, resume: bool, num_cpus: int | None) -> None:

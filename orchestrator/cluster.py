@@ -382,23 +382,10 @@ class Submission:
 
 def describe_file(path: Path) -> tuple[str, str, str]:
     """(kind, name, workload) of a sweep, job or claim file, validated as ``seqlab run`` would."""
-    from orchestrator.yamlio import read_yaml
+    from orchestrator.files import load_any, workload_of
 
-    data, _ = read_yaml(path)
-    if isinstance(data, dict) and "arms" in data:
-        from orchestrator.claims import load_claim
-
-        spec, _ = load_claim(path)
-        return "claim", spec.name, ",".join(sorted({arm.workload for arm in spec.arms.values()}))
-    if isinstance(data, dict) and data.get("kind") == "job":
-        from orchestrator.job import load_job
-
-        spec, _ = load_job(path, check=False)
-        return "job", spec.name, spec.workload
-    from orchestrator.spec import load_sweep
-
-    spec, _ = load_sweep(path)
-    return "sweep", spec.name, spec.workload
+    kind, spec, _ = load_any(path, check=False)
+    return kind, spec.name, workload_of(kind, spec)
 
 
 def build_submission(file: Path, *, working_dir: Path, runs_dir: str, mlflow_uri: str | None,
