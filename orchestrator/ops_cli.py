@@ -22,7 +22,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _address(address: Optional[str]) -> str:
-    from orchestrator.cluster import default_address
+    from orchestrator.ray_jobs import default_address
 
     return address or default_address()
 
@@ -91,11 +91,11 @@ def register(app) -> None:
         mlflow_uri: Optional[str] = typer.Option(None, "--mlflow-uri", help="MLflow URI the job logs to, as the cluster sees it (default: the up cluster's server, else MLFLOW_TRACKING_URI)."),
     ) -> None:
         """Submit a sweep as a Ray Job (id from its name); prints the job id and dashboard URL."""
-        from orchestrator import cluster
+        from orchestrator import cluster, ray_jobs
         from orchestrator.yamlio import SpecError
 
         try:
-            sub = cluster.submit(file, address=_address(address), working_dir=working_dir, runs_dir=runs_dir,
+            sub = ray_jobs.submit(file, address=_address(address), working_dir=working_dir, runs_dir=runs_dir,
                                  mlflow_uri=mlflow_uri, force=force, resume=resume)  # fmt: skip
         except SpecError as err:
             _fail(str(err))
@@ -110,19 +110,19 @@ def register(app) -> None:
     @app.command()
     def status(job: Optional[str] = typer.Argument(None, help="A job id; all jobs when left out."), address: Optional[str] = ADDRESS) -> None:
         """Status of one job, or a table of the cluster's jobs."""
-        from orchestrator import cluster
+        from orchestrator import cluster, ray_jobs
 
         addr = _address(address)
         try:
             if job:
-                info = cluster.job_info(addr, job)
-                message = cluster.failure_reason(info["message"]) if info["status"] == "FAILED" else info["message"]
+                info = ray_jobs.job_info(addr, job)
+                message = ray_jobs.failure_reason(info["message"]) if info["status"] == "FAILED" else info["message"]
                 typer.echo(f"{info['job_id']}: {info['status']}  {message}")
                 for key, value in sorted(info["metadata"].items()):
                     typer.echo(f"  {key}: {value}")
                 typer.echo(f"  started: {_when(info['start'])}  ended: {_when(info['end'])}")
                 return
-            rows = cluster.jobs(addr)
+            rows = ray_jobs.jobs(addr)
         except cluster.ClusterError as err:
             _fail(str(err), code=1)
         if not rows:
@@ -132,7 +132,7 @@ def register(app) -> None:
         for r in rows:
             typer.echo(f"{r['job_id']:40} {r['status']:10} {r['sweep']:28} {r['workload']:16} {_when(r['start'])}")
             if r["status"] == "FAILED" and r["message"]:
-                typer.echo(f"{'':40} why: {cluster.failure_reason(r['message'])}")
+                typer.echo(f"{'':40} why: {ray_jobs.failure_reason(r['message'])}")
 
     @app.command()
     def logs(
@@ -141,25 +141,25 @@ def register(app) -> None:
         address: Optional[str] = ADDRESS,
     ) -> None:
         """The job's driver log (the sweep's progress and summary)."""
-        from orchestrator import cluster
+        from orchestrator import cluster, ray_jobs
 
         addr = _address(address)
         try:
             if follow:
-                final = cluster.follow_logs(addr, job, lambda text: typer.echo(text, nl=False))
+                final = ray_jobs.follow_logs(addr, job, lambda text: typer.echo(text, nl=False))
                 typer.echo(f"\n{job}: {final}")
             else:
-                typer.echo(cluster.logs(addr, job), nl=False)
+                typer.echo(ray_jobs.logs(addr, job), nl=False)
         except cluster.ClusterError as err:
             _fail(str(err), code=1)
 
     @app.command("stop")
     def stop_job(job: str = typer.Argument(..., help="A job id."), address: Optional[str] = ADDRESS) -> None:
         """Stop a running job (its trials end; `seqlab submit --resume` continues it)."""
-        from orchestrator import cluster
+        from orchestrator import cluster, ray_jobs
 
         try:
-            was_running = cluster.stop(_address(address), job)
+            was_running = ray_jobs.stop(_address(address), job)
         except cluster.ClusterError as err:
             _fail(str(err), code=1)
         typer.echo(f"{job}: stop requested" if was_running else f"{job}: was not running")

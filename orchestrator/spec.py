@@ -266,6 +266,9 @@ def _validate_values(wl, values: dict[str, Any], where: tuple[str, ...]) -> None
     except ValidationError as err:
         first = err.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
+        if not field:  # a check between fields (a model validator): its message names them
+            message = first["msg"].removeprefix("Value error, ")
+            raise SpecError(f"{'.'.join(where)}: {wl.name}'s Config refuses these values: {message}", key=where) from None
         key = where if len(where) == 2 else (*where, field)
         raise SpecError(
             f"{'.'.join(key)}: {first.get('input')!r} does not fit {wl.name}'s Config field "

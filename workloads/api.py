@@ -43,7 +43,10 @@ class WorkloadConfig(BaseModel):
 
     Configs are frozen and reject unknown fields. Every field carries a one-line
     ``description``: ``seqlab describe`` prints it, and the sweep validator checks sweep
-    parameters against these fields and their types.
+    parameters against these fields and their types. A constraint between fields (``n_min <=
+    n_max``, ``d_model`` divisible by ``n_heads``) goes in a ``@model_validator(mode="after")``
+    whose message names the fields and their values (shared ones: :mod:`workloads.checks`), so
+    ``seqlab validate`` refuses the file instead of every trial failing in ``build``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import auth, cluster
+from orchestrator import auth, cluster, ray_jobs
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -55,9 +55,9 @@ def submitted(tmp_path_factory):
     try:
         with cluster.running(opts, where) as state:
             address = state["ray"]["dashboard"]
-            sub = cluster.submit(workdir / "probe.yaml", address=address, working_dir=workdir)
-            status = cluster.wait(address, sub.job_id, timeout=300)
-            assert status == "SUCCEEDED", cluster.logs(address, sub.job_id)[-3000:]
+            sub = ray_jobs.submit(workdir / "probe.yaml", address=address, working_dir=workdir)
+            status = ray_jobs.wait(address, sub.job_id, timeout=300)
+            assert status == "SUCCEEDED", ray_jobs.logs(address, sub.job_id)[-3000:]
             yield state, sub
     finally:
         if old is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import cluster
+from orchestrator import cluster, ray_jobs
 from orchestrator.cli import app
 
 PROBE = """\
@@ -72,13 +72,13 @@ def finished_job(local, workdir):
     """The probe sweep submitted through the CLI and run to its end."""
     result = CliRunner().invoke(app, ["submit", str(workdir / "probe.yaml"), "--working-dir", str(workdir)])
     assert result.exit_code == 0, result.output
-    status = cluster.wait(local["ray"]["dashboard"], "seqlab-ops-probe", timeout=300)
+    status = ray_jobs.wait(local["ray"]["dashboard"], "seqlab-ops-probe", timeout=300)
     return result.output, status
 
 
 def test_job_id_is_derived_from_the_sweep_name():
-    assert cluster.submission_id("ops-probe") == "seqlab-ops-probe"
-    assert cluster.submission_id("a b/c") == "seqlab-a-b-c"
+    assert ray_jobs.submission_id("ops-probe") == "seqlab-ops-probe"
+    assert ray_jobs.submission_id("a b/c") == "seqlab-a-b-c"
 
 
 def test_packaged_working_dir_leaves_out_run_outputs_and_environments(workdir, tmp_path):
@@ -92,9 +92,9 @@ def test_packaged_working_dir_leaves_out_run_outputs_and_environments(workdir, t
 
 
 def test_submission_modes_map_to_run_resume_and_fresh(workdir):
-    new = cluster.build_submission(workdir / "probe.yaml", working_dir=workdir, runs_dir="/r", mlflow_uri="http://127.0.0.1:1")
-    resume = cluster.build_submission(workdir / "probe.yaml", working_dir=workdir, runs_dir="/r", mlflow_uri=None, mode="resume")
-    fresh = cluster.build_submission(workdir / "probe.yaml", working_dir=workdir, runs_dir="/r", mlflow_uri=None, mode="fresh")
+    new = ray_jobs.build_submission(workdir / "probe.yaml", working_dir=workdir, runs_dir="/r", mlflow_uri="http://127.0.0.1:1")
+    resume = ray_jobs.build_submission(workdir / "probe.yaml", working_dir=workdir, runs_dir="/r", mlflow_uri=None, mode="resume")
+    fresh = ray_jobs.build_submission(workdir / "probe.yaml", working_dir=workdir, runs_dir="/r", mlflow_uri=None, mode="fresh")
     assert new.entrypoint == "python -m orchestrator.cli run probe.yaml --runs-dir /r"
     assert resume.entrypoint.endswith("run probe.yaml --resume --runs-dir /r")
     assert "--fresh" in fresh.entrypoint
@@ -110,7 +110,7 @@ def test_a_file_outside_the_working_dir_is_refused(workdir, tmp_path):
     outside = tmp_path / "elsewhere.yaml"
     outside.write_text(PROBE)
     with pytest.raises(SpecError, match="outside the working directory"):
-        cluster.build_submission(outside, working_dir=workdir, runs_dir="/r", mlflow_uri=None)
+        ray_jobs.build_submission(outside, working_dir=workdir, runs_dir="/r", mlflow_uri=None)
 
 
 def test_up_twice_says_it_is_already_up(local, opts):
@@ -126,8 +126,8 @@ def test_submitted_sweep_runs_as_a_ray_job_and_logs_to_the_clusters_mlflow(local
     output, status = finished_job
     assert "submitted seqlab-ops-probe" in output
     assert f"{local['ray']['dashboard']}/#/jobs/seqlab-ops-probe" in output
-    assert status == "SUCCEEDED", cluster.logs(local["ray"]["dashboard"], "seqlab-ops-probe")[-3000:]
-    info = cluster.job_info(local["ray"]["dashboard"], "seqlab-ops-probe")
+    assert status == "SUCCEEDED", ray_jobs.logs(local["ray"]["dashboard"], "seqlab-ops-probe")[-3000:]
+    info = ray_jobs.job_info(local["ray"]["dashboard"], "seqlab-ops-probe")
     assert info["metadata"]["seqlab.sweep"] == "ops-probe" and info["metadata"]["seqlab.workload"] == "quadratic"
 
     from mlflow.tracking import MlflowClient
@@ -163,10 +163,10 @@ def test_same_sweep_is_not_submitted_twice_unless_forced_and_stop_ends_it(local,
     assert forced.exit_code == 0, forced.output
     assert "submitted seqlab-ops-probe-fresh2" in forced.output
     address = local["ray"]["dashboard"]
-    assert "--fresh" in cluster.job_info(address, "seqlab-ops-probe-fresh2")["entrypoint"]
+    assert "--fresh" in ray_jobs.job_info(address, "seqlab-ops-probe-fresh2")["entrypoint"]
     stopped = runner.invoke(app, ["stop", "seqlab-ops-probe-fresh2"])
     assert stopped.exit_code == 0
-    assert cluster.wait(address, "seqlab-ops-probe-fresh2", timeout=120) in ("STOPPED", "SUCCEEDED")
+    assert ray_jobs.wait(address, "seqlab-ops-probe-fresh2", timeout=120) in ("STOPPED", "SUCCEEDED")
 
 
 def test_a_sweep_whose_run_folder_exists_is_refused_before_it_is_submitted(local, workdir):
@@ -178,15 +178,15 @@ def test_a_sweep_whose_run_folder_exists_is_refused_before_it_is_submitted(local
     result = CliRunner().invoke(app, ["submit", str(workdir / "leftover.yaml"), "--working-dir", str(workdir)])
     assert result.exit_code == 1, result.output
     assert f"already has a run in {folder}" in result.output and "--resume" in result.output and "--force" in result.output
-    assert all(j["job_id"] != "seqlab-ops-leftover" for j in cluster.jobs(local["ray"]["dashboard"]))
+    assert all(j["job_id"] != "seqlab-ops-leftover" for j in ray_jobs.jobs(local["ray"]["dashboard"]))
 
 
 def test_a_failed_jobs_reason_is_its_drivers_last_error_line():
     message = ("Job entrypoint command failed with exit code 2, last available logs (truncated to 20,000 chars):\n"
                "2026-12-05 INFO starting\nseqlab: 'ops-probe' already has a run in /r/ops-probe: pass --resume\n")
-    assert cluster.failure_reason(message) == "'ops-probe' already has a run in /r/ops-probe: pass --resume"
-    assert cluster.failure_reason("Job was stopped\nmore") == "Job was stopped"
-    assert cluster.failure_reason("x" * 500).endswith("…") and len(cluster.failure_reason("x" * 500)) == 160
+    assert ray_jobs.failure_reason(message) == "'ops-probe' already has a run in /r/ops-probe: pass --resume"
+    assert ray_jobs.failure_reason("Job was stopped\nmore") == "Job was stopped"
+    assert ray_jobs.failure_reason("x" * 500).endswith("…") and len(ray_jobs.failure_reason("x" * 500)) == 160
 
 
 def test_down_stops_what_up_started_and_nothing_else(local, home):

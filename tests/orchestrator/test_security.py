@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator import auth, cluster
+from orchestrator import auth, cluster, ray_jobs
 from orchestrator.cli import app
 from orchestrator.yamlio import SpecError
 
@@ -111,7 +111,7 @@ def test_the_token_never_travels_in_a_job(tmp_path):
         objective: {metric: val/loss, mode: min}
         parameters: {lr: {type: float, low: 1.0e-3, high: 0.3}}
     """))
-    sub = cluster.build_submission(tmp_path / "s.yaml", working_dir=tmp_path, runs_dir="/r", mlflow_uri="http://127.0.0.1:5000")
+    sub = ray_jobs.build_submission(tmp_path / "s.yaml", working_dir=tmp_path, runs_dir="/r", mlflow_uri="http://127.0.0.1:5000")
     sent = json.dumps([sub.entrypoint, sub.runtime_env, sub.metadata])
     assert auth.ensure_token() not in sent and "RAY_AUTH_TOKEN" not in sent
 

@@ -8,8 +8,9 @@ ordinary least-squares AR fit on the same windows, so one run compares both.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -30,6 +31,19 @@ class Config(WorkloadConfig):
     lr: float = Field(0.01, gt=0, description="Adam learning rate at epoch 0.")
     lr_decay: float = Field(0.9, gt=0, le=1, description="Learning rate factor per epoch.")
     batch: int = Field(128, ge=1, description="Windows per batch.")
+
+    @model_validator(mode="after")
+    def _series_fit(self) -> "Config":
+        checks.at_most(self, "order", "n_train", strict=True, why="the training series needs windows of order + 1 points")
+        import numpy as np  # light, and only here: the stationarity test needs polynomial roots
+
+        roots = np.roots(np.concatenate([[1.0], -np.asarray(self.coefficients, dtype=np.float64)]))
+        if roots.size and np.max(np.abs(roots)) >= 1.0:
+            raise ValueError(
+                f"coefficients ({list(self.coefficients)}) are not stationary (a characteristic root has "
+                f"|root| = {np.max(np.abs(roots)):.3f} >= 1), so the series explodes"
+            )
+        return self
 
 
 def build(cfg: Config, device: str):

@@ -9,8 +9,9 @@ full model, each beside a random mask of the same size.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -33,6 +34,11 @@ class Config(WorkloadConfig):
     beta_final: float = Field(100.0, ge=1, description="Final sigmoid temperature beta (annealed geometrically from 1).")
     sparsity: float = Field(2.0, ge=0, description="Weight lambda of the penalty on the mean soft mask.")
     eval_docs: int = Field(64, ge=1, description="Held-out documents for the KL and LM-loss figures.")
+
+    @model_validator(mode="after")
+    def _heads_fit(self) -> "Config":
+        checks.heads_fit(self)
+        return self
 
 
 def build(cfg: Config, device: str):

@@ -7,8 +7,9 @@ with n_h = 2 and β ∈ [0, 2] tracks the state, while DeltaNet (n_h = 1) and n_
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -30,6 +31,12 @@ class Config(WorkloadConfig):
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
     n_test: int = Field(512, ge=8, description="Held-out sequences per test length (fixed per seed).")
     backend: str | None = Field(None, description="delta_rule kernel backend (None: chunked on CPU, Triton on CUDA).")
+
+    @model_validator(mode="after")
+    def _group_nontrivial(self) -> "Config":
+        if int(self.group[1:]) < 2:
+            raise ValueError(f"group ({self.group!r}) needs n >= 2 (S2, S3, ... or Z2, Z3, ...): smaller groups have under 2 elements")
+        return self
 
 
 def build(cfg: Config, device: str):

@@ -7,8 +7,9 @@ never trained on, where the same RNN without the lift (G-RNN) does not.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -28,6 +29,15 @@ class Config(WorkloadConfig):
     n_train: int = Field(5000, ge=1, description="Training sequences (a fixed pool, sampled per step).")
     n_test: int = Field(256, ge=8, description="Held-out sequences per evaluation set.")
     lr: float = Field(1.0e-3, gt=0, description="Adam learning rate.")
+
+    @model_validator(mode="after")
+    def _kernel_fits(self) -> "Config":
+        checks.odd(self, "kernel", why="the circular convolutions keep the ring's size")
+        if self.kernel // 2 > self.size:
+            raise ValueError(
+                f"kernel ({self.kernel}) // 2 must be <= size ({self.size}): circular padding cannot wrap around the ring more than once"
+            )
+        return self
 
 
 def build(cfg: Config, device: str):

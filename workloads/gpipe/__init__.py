@@ -42,6 +42,8 @@ class Config(WorkloadConfig):
             raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
         if self.seq_len <= self.order:
             raise ValueError(f"seq_len {self.seq_len} must exceed order {self.order}")
+        if self.branching > self.vocab:
+            raise ValueError(f"branching ({self.branching}) must be <= vocab ({self.vocab}): each context picks distinct successors")
         return self
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -33,6 +34,17 @@ class Config(WorkloadConfig):
     lr: float = Field(1.0e-2, gt=0, description="AdamW peak learning rate (cosine decay to 0 over steps).")
     batch: int = Field(32, ge=1, description="Sequences per step.")
     eval_size: int = Field(512, ge=1, description="Held-out sequences evaluated.")
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> "Config":
+        checks.divisible(self, ("expand", "d_model"), "headdim", why="d_inner splits into heads of headdim channels")
+        if 3 * self.n_pairs > self.seq_len:
+            raise ValueError(
+                f"3 x n_pairs ({self.n_pairs}) = {3 * self.n_pairs} must be <= seq_len ({self.seq_len}): "
+                "each pair takes 2 tokens and its query 1"
+            )
+        checks.at_most(self, "n_pairs", "n_keys", why="each pair has a distinct key")
+        return self
 
 
 def build(cfg: Config, device: str):

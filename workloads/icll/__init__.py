@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -39,6 +40,15 @@ class Config(WorkloadConfig):
     min_len: int = Field(3, ge=1, description="Shortest string.")
     max_len: int = Field(8, ge=1, description="Longest string.")
     eval_prompts: int = Field(500, ge=1, description="Unseen test DFAs (one prompt each).")
+
+    @model_validator(mode="after")
+    def _ranges(self) -> "Config":
+        for low, high in (("min_states", "max_states"), ("min_symbols", "max_symbols"), ("min_out", "max_out"), ("min_len", "max_len")):
+            checks.at_most(self, low, high)
+        checks.at_most(self, "max_symbols", "vocab", why="a DFA's alphabet is drawn from the vocabulary without replacement")
+        if self.arch == "transformer":
+            checks.heads_fit(self)
+        return self
 
 
 def build(cfg: Config, device: str):

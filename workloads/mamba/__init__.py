@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -36,6 +37,13 @@ class Config(WorkloadConfig):
     vocab: int = Field(8, ge=2, description="Data-token vocabulary (model vocabulary is vocab + 2).")
     extrapolate: int = Field(4, ge=1, description="val/acc_long is measured at extrapolate × seq_len.")
     eval_batch: int = Field(256, ge=1, description="Held-out sequences per evaluation length.")
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> "Config":
+        checks.power_of_two(self, "chunk_size", why="selective_scan's chunk size")
+        if self.task == "selective_copy":
+            checks.at_most(self, "n_data", "seq_len", why="task 'selective_copy' places n_data tokens among seq_len")
+        return self
 
 
 def build(cfg: Config, device: str):

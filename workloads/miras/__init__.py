@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -40,6 +41,21 @@ class Config(WorkloadConfig):
     lr: float = Field(1.0e-2, gt=0, description="AdamW learning rate.")
     n_test: int = Field(256, ge=8, description="Held-out sequences (fixed per seed).")
     backend: str | None = Field(None, description="Kernel backend for DeltaNet / linear attention (None: chunked on CPU).")
+
+    @model_validator(mode="after")
+    def _keys_fit(self) -> "Config":
+        collisions = int(round(self.collide * self.n_pairs)) if self.noisy else 0
+        distinct = self.n_pairs - collisions
+        if distinct > self.n_keys:
+            raise ValueError(
+                f"n_pairs ({self.n_pairs}) minus collisions ({collisions}) = {distinct} distinct keys must be <= n_keys ({self.n_keys})"
+            )
+        if self.n_queries > distinct:
+            raise ValueError(
+                f"n_queries ({self.n_queries}) must be <= the distinct keys, n_pairs ({self.n_pairs}) minus "
+                f"collisions ({collisions}) = {distinct}: each query asks a different key"
+            )
+        return self
 
 
 def build(cfg: Config, device: str):

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -34,6 +35,11 @@ class Config(WorkloadConfig):
     clip: float = Field(2.0, gt=0, description="Gradient-norm clipping threshold.")
     beam: int = Field(2, ge=1, description="Beam width for the beam-search metric at n_max.")
     eval_size: int = Field(500, ge=1, description="Held-out examples per test length.")
+
+    @model_validator(mode="after")
+    def _lengths_ordered(self) -> "Config":
+        checks.at_most(self, "n_min", "n_max", why="training lengths are drawn from [n_min, n_max]")
+        return self
 
 
 def build(cfg: Config, device: str):

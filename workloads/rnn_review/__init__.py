@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -32,6 +33,12 @@ class Config(WorkloadConfig):
     vocab: int = Field(10, ge=2, description="Tagging: token vocabulary (chance = 1/vocab).")
     shift: int = Field(2, ge=0, description="Tagging: the label at t is the token at t + shift.")
     n_test: int = Field(1000, ge=10, description="Held-out sequences for evaluation (fixed per seed).")
+
+    @model_validator(mode="after")
+    def _shift_fits(self) -> "Config":
+        if self.task == "tagging":
+            checks.at_most(self, "shift", "length", strict=True, why="task 'tagging' labels position t with the token at t + shift")
+        return self
 
 
 def build(cfg: Config, device: str):

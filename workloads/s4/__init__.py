@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -39,6 +40,12 @@ class Config(WorkloadConfig):
     batch: int = Field(16, ge=1, description="Images per step.")
     eval_batch: int = Field(500, ge=1, description="Held-out images.")
     check_modes: bool = Field(True, description="S4/S4D: report val/mode_gap, max |conv − recurrent| of the first layer on 2 images.")
+
+    @model_validator(mode="after")
+    def _heads_fit(self) -> "Config":
+        if self.model == "transformer":
+            checks.heads_fit(self)
+        return self
 
 
 def build(cfg: Config, device: str):

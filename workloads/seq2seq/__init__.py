@@ -7,8 +7,9 @@ teacher forcing; decoded greedily and with left-to-right beam search.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -29,6 +30,11 @@ class Config(WorkloadConfig):
     clip: float = Field(5.0, gt=0, description="Gradient-norm clipping threshold (paper: 5).")
     beam: int = Field(2, ge=1, description="Beam width for the beam-search metrics.")
     eval_per_length: int = Field(64, ge=1, description="Held-out sentences per source length.")
+
+    @model_validator(mode="after")
+    def _lengths_ordered(self) -> "Config":
+        checks.at_most(self, "min_len", "max_len", why="source lengths are drawn from [min_len, max_len]")
+        return self
 
 
 def build(cfg: Config, device: str):

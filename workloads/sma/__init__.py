@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -39,6 +40,12 @@ class Config(WorkloadConfig):
     batch: int = Field(32, ge=1, description="Sequences per step.")
     lr: float = Field(3.0e-3, gt=0, description="AdamW learning rate (S4D's A and Δ use min(lr, 1e-3)).")
     n_test: int = Field(256, ge=8, description="Held-out sequences (fixed per seed).")
+
+    @model_validator(mode="after")
+    def _keys_fit(self) -> "Config":
+        checks.at_most(self, "n_pairs", "n_keys", why="each pair binds a distinct key")
+        checks.at_most(self, "n_queries", "n_pairs", why="each query asks a different bound key")
+        return self
 
 
 def build(cfg: Config, device: str):

@@ -8,8 +8,9 @@ right-branching and random trees and a right-chain dependency baseline.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -27,6 +28,12 @@ class Config(WorkloadConfig):
     dropout: float = Field(0.1, ge=0, lt=1, description="Dropout in the blocks.")
     mask_rate: float = Field(0.15, gt=0, lt=1, description="Fraction of words masked for the MLM loss.")
     lr: float = Field(3.0e-3, gt=0, description="AdamW learning rate (warm-up 100 steps, cosine decay).")
+
+    @model_validator(mode="after")
+    def _shapes_fit(self) -> "Config":
+        checks.odd(self, "conv_size", why="the parser's convolutions keep the sentence length")
+        checks.heads_fit(self)
+        return self
 
 
 def build(cfg: Config, device: str):

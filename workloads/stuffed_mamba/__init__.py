@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -42,6 +43,26 @@ class Config(WorkloadConfig):
     n_digits: int = Field(5, ge=1, description="Passkey: digits in the key.")
     n_filler: int = Field(16, ge=1, description="Passkey: filler vocabulary (the filler repeats one phrase).")
     passkey_lengths: tuple[int, ...] = Field((128, 256, 512, 1024), description="Passkey: evaluation lengths.")
+
+    @model_validator(mode="after")
+    def _sizes_fit(self) -> "Config":
+        checks.power_of_two(self, "chunk_size", why="selective_scan's chunk size")
+        checks.divisible(self, ("expand", "d_model"), "heads", why="d_inner splits into equal kernel heads")
+        if self.task == "lm" and not self.short_len <= self.long_from < self.eval_len:
+            raise ValueError(
+                f"task 'lm' needs short_len ({self.short_len}) <= long_from ({self.long_from}) < eval_len ({self.eval_len})"
+            )
+        if self.task == "passkey":
+            if not self.passkey_lengths:
+                raise ValueError("passkey_lengths (()) is empty: task 'passkey' evaluates at these lengths")
+            shortest = 2 * self.n_digits + 3
+            for name, length in (("train_len", self.train_len), ("passkey_lengths", min(self.passkey_lengths))):
+                if length < shortest:
+                    raise ValueError(
+                        f"{name} ({length}) is too short for n_digits ({self.n_digits}): task 'passkey' needs "
+                        f">= 2 x n_digits + 3 = {shortest} tokens"
+                    )
+        return self
 
 
 def build(cfg: Config, device: str):

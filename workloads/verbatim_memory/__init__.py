@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from workloads import checks
 from workloads.api import WorkloadConfig, WorkloadDef
 
 
@@ -32,6 +33,12 @@ class Config(WorkloadConfig):
     n_filler: int = Field(200, ge=2, description="Filler vocabulary (Markov chain states).")
     n_nouns: int = Field(100, ge=10, description="Noun vocabulary.")
     eval_lists: int = Field(100, ge=1, description="Probe episodes per test cell (n = 10; k = 4, 16, 48; three conditions).")
+
+    @model_validator(mode="after")
+    def _heads_fit(self) -> "Config":
+        if self.arch == "transformer":
+            checks.heads_fit(self, rope=self.pos == "rope")
+        return self
 
 
 def build(cfg: Config, device: str):
