@@ -355,6 +355,7 @@ def run_claim(
         workload=workloads[0],
         cpus=spec.resources.cpu,
         arms={arm_name: (arm.workload, dict(arm.fixed)) for arm_name, arm in spec.arms.items()},
+        log_every=spec.tracking.log_every,
     )
     try:
         outcome = sweep.run_tune(

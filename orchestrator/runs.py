@@ -92,6 +92,7 @@ def run_sweep(
         cpus=spec.resources.cpu,
         parallelism=spec.parallelism.model_dump() if spec.parallelism is not None else None,
         worker_resources=spec.resources.model_dump() if spec.parallelism is not None else None,
+        log_every=spec.tracking.log_every,
     )
     try:
         outcome = sweep.run_tune(

@@ -144,6 +144,11 @@ class Tracking(Strict):
     uri: str | None = Field(
         None, description="MLflow tracking URI (default: MLFLOW_TRACKING_URI, else ./seqlab-runs/mlflow.db)."
     )
+    log_every: int | None = Field(
+        None, ge=1,
+        description="Record training metrics in MLflow every this many steps, sent in batches with each "
+        "evaluation (default: steps // 250, so about 250 points per trial).",
+    )
 
 
 class Parallelism(Strict):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from orchestrator.ray_private import restored_run_config, trial_actor
-from orchestrator.trial import TrialPlan
+from orchestrator.trial import TrialPlan, read_curve
 from orchestrator.yamlio import SpecError
 
 _TUNE_KEYS = {
@@ -272,6 +272,9 @@ def _bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_
                 if k not in _TUNE_KEYS and not k.startswith("config/") and isinstance(v, (int, float))
             }
             step = int(metrics.get("step", result.get("training_iteration", 0)))
+            for at, values in read_curve(result):
+                if at != step:  # the report itself carries the training metrics of its step
+                    recorder.trial_result(trial.trial_id, values, at)
             recorder.trial_result(trial.trial_id, metrics, step)
             self.outcomes[trial.trial_id] = TrialOutcome(trial.trial_id, self._params(trial), "running", metrics)
             self._update_best()

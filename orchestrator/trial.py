@@ -7,12 +7,17 @@ retried or restored trial continues from the step after its last checkpoint.
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol
+
+
+#: Result key of the training curve a report carries: JSON ``[[step, {metric: value}], ...]``.
+CURVE_KEY = "seqlab_curve"
 
 
 class NonFiniteMetric(FloatingPointError):
@@ -30,6 +35,8 @@ class TrialPlan:
         arms: for claims, arm name -> (workload, fixed values); a trial's config picks one.
         parallelism: when set, each trial trains its workload as a DeepSpeed pipeline on its own
             Ray Train workers (see :mod:`orchestrator.job`), with ``worker_resources`` per rank.
+        log_every: training metrics are kept every this many steps and sent with the next
+            report (None: ``steps // 250``, at least 1).
     """
 
     workload: str
@@ -38,6 +45,7 @@ class TrialPlan:
     arms: Mapping[str, tuple[str, Mapping[str, Any]]] = field(default_factory=dict)
     parallelism: Mapping[str, Any] | None = None
     worker_resources: Mapping[str, Any] | None = None
+    log_every: int | None = None
 
     def resolve(self, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         """(workload name, Config values) for one trial's sampled ``params``."""
@@ -114,8 +122,10 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
     """Run one trial to its end and return its last reported metrics.
 
     Evaluates every ``eval_every`` steps and at the last step; each evaluation is reported with
-    ``step`` (steps done so far) and the last ``train/loss``. A checkpoint goes with every report
-    but the last one when the workload offers ``state_dict``.
+    ``step`` (steps done so far) and the last ``train/loss``, and carries under
+    :data:`CURVE_KEY` the training metrics of every ``log_every``-th step since the previous
+    report, so the curve reaches MLflow in batches through the one writer in the driver. A
+    checkpoint goes with every report but the last one when the workload offers ``state_dict``.
     """
     if plan.parallelism is not None:
         if workdir is None:
@@ -143,9 +153,13 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
 
     last: dict[str, float] = {}
     train: dict[str, float] = {}
+    every = plan.log_every or max(1, cfg.steps // 250)
+    curve: list[tuple[int, dict[str, float]]] = []
     for step in range(start, cfg.steps):
         train = _finite(inst.train_step(step), f"{name} train_step({step})")
         done = step + 1
+        if done % every == 0:
+            curve.append((done, {f"train/{k}": v for k, v in train.items()}))
         if done % cfg.eval_every and done != cfg.steps:
             continue
         evaluation = _finite(inst.evaluate(), f"{name} evaluate() after step {done}")
@@ -155,8 +169,15 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
         state = None
         if done != cfg.steps and isinstance(inst, Checkpointable):
             state = pickle.dumps({"step": done, "state": inst.state_dict()})
-        reporter.report(last, state)
+        reporter.report({**last, CURVE_KEY: json.dumps(curve)} if curve else last, state)
+        curve = []
     return last
+
+
+def read_curve(result: Mapping[str, Any]) -> list[tuple[int, dict[str, float]]]:
+    """The training curve a report carries (empty when it carries none)."""
+    text = result.get(CURVE_KEY)
+    return [(int(step), values) for step, values in json.loads(text)] if isinstance(text, str) else []
 
 
 class ListReporter:

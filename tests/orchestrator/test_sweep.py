@@ -38,6 +38,7 @@ def test_a_sweep_records_a_parent_run_and_one_child_per_trial(tmp_path):
         search: {sampler: random, seed: 1, num_trials: 3, max_concurrent: 2}
         parameters: {lr: {type: float, low: 0.01, high: 0.2, log: true}}
         fixed: {steps: 20, eval_every: 10}
+        tracking: {log_every: 1}
     """)
     outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
     assert outcome.stopped_reason is None
@@ -62,6 +63,8 @@ def test_a_sweep_records_a_parent_run_and_one_child_per_trial(tmp_path):
         history = client.get_metric_history(child.info.run_id, "val/loss")
         assert [m.step for m in history] == [10, 20]
         assert history[-1].value == pytest.approx(trial.metrics["val/loss"])
+        curve = client.get_metric_history(child.info.run_id, "train/loss")  # every step, once
+        assert sorted(m.step for m in curve) == list(range(1, 21))
 
 
 def test_failing_and_nan_trials_are_recorded_and_the_sweep_goes_on(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.trial import ListReporter, NonFiniteMetric, TrialPlan, run
+from orchestrator.trial import CURVE_KEY, ListReporter, NonFiniteMetric, TrialPlan, read_curve, run
 
 
 def plan(**fixed) -> TrialPlan:
@@ -16,8 +16,20 @@ def test_reports_each_evaluation_with_its_step_and_train_loss():
     last = run(plan(), {"lr": 0.1}, reporter)
     assert [r["step"] for r in reporter.results] == [10.0, 20.0, 30.0]
     assert all("val/loss" in r and "train/loss" in r for r in reporter.results)
-    assert last == reporter.results[-1]
+    assert last == {k: v for k, v in reporter.results[-1].items() if k != CURVE_KEY}
     assert reporter.results[-1]["val/loss"] < reporter.results[0]["val/loss"]
+
+
+def test_each_report_carries_the_training_curve_since_the_last_one():
+    reporter = ListReporter()
+    run(TrialPlan(workload="quadratic", fixed={"steps": 30, "eval_every": 10}, log_every=3), {"lr": 0.1}, reporter)
+    curves = [read_curve(r) for r in reporter.results]
+    assert [[step for step, _ in c] for c in curves] == [[3, 6, 9], [12, 15, 18], [21, 24, 27, 30]]
+    assert all(set(values) == {"train/loss"} for c in curves for _, values in c)
+    assert curves[2][-1][1]["train/loss"] == reporter.results[2]["train/loss"]  # step 30 is the report's own
+    default = ListReporter()
+    run(TrialPlan(workload="quadratic", fixed={"steps": 500, "eval_every": 500}), {}, default)
+    assert len(read_curve(default.results[0])) == 250  # steps // 250 = every 2nd step
 
 
 def test_checkpoints_go_with_every_report_but_the_last():
