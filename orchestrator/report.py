@@ -35,6 +35,8 @@ def print_sweep_summary(outcome: RunOutcome, metric: str, mode: str) -> None:
         table = Table("best trial", metric, *best.params.keys(), box=None)
         table.add_row(best.trial_id, f"{best.metrics[metric]:.6g}", *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in best.params.values()))
         console.print(table)
+    if outcome.best_checkpoint:
+        console.print(f"Best checkpoint: {outcome.best_checkpoint}")
     console.print(f"MLflow: {run_link(outcome.tracking_uri, outcome.experiment_id, outcome.parent_run_id)}")
     console.print(f"Tune:   {outcome.path}")
     for problem in outcome.tracking_errors:

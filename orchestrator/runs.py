@@ -135,6 +135,13 @@ def run_sweep(
     tags = {"seqlab.stopped": outcome.stopped_reason} if outcome.stopped_reason else {}
     if best is not None:
         tags["seqlab.best_trial"] = best.trial_id
+    if best is not None and best.checkpoint:
+        where = recorder.trial_checkpoint(best.trial_id, best.checkpoint)
+        tags["seqlab.best_checkpoint"] = best.checkpoint
+        outcome.best_checkpoint = (
+            f"in MLflow (the best trial's run, artifacts checkpoint/) and {best.checkpoint}" if where == "mlflow"
+            else f"{best.checkpoint} (too large to copy into MLflow)"
+        )
     recorder.finish(status, tags=tags)
     outcome.tracking_errors = recorder.errors
     return outcome

@@ -196,6 +196,7 @@ class TrialOutcome:
     outcome: str  # completed | pruned | failed | timeout
     metrics: dict[str, float]
     error: str | None = None
+    checkpoint: str | None = None  # folder of the trial's last Tune checkpoint, if it kept one
 
 
 @dataclass
@@ -210,6 +211,7 @@ class RunOutcome:
     path: Path
     tracking_errors: list[str]
     interrupted: bool = False
+    best_checkpoint: str | None = None  # where the best trial's last checkpoint went, for people
 
 
 def trial_number(trial) -> int:
@@ -466,6 +468,8 @@ def run_tune(
         if trial_id not in outcomes and result.metrics:
             metrics = {k: v for k, v in result.metrics.items() if k not in _TUNE_KEYS and isinstance(v, (int, float))}
             outcomes[trial_id] = TrialOutcome(trial_id, dict(result.config or {}), "completed", metrics)
+        if trial_id in outcomes and result.checkpoint is not None:
+            outcomes[trial_id].checkpoint = result.checkpoint.path
     parent = recorder.wait_ready()
     return RunOutcome(
         trials=list(outcomes.values()),

@@ -202,6 +202,26 @@ class Recorder:
 
         self._queue.put(job)
 
+    def trial_checkpoint(self, trial_id: str, folder: str, limit_mb: float = 200.0) -> str:
+        """Log a trial's checkpoint folder as its child run's ``checkpoint/`` artifacts.
+
+        Above ``limit_mb`` only its path is recorded (tag ``seqlab.checkpoint``). Returns where
+        it went: ``mlflow`` or ``path``.
+        """
+        size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file()) / 2**20
+        where = "mlflow" if size <= limit_mb else "path"
+
+        def job() -> None:
+            run_id = self._child.get(trial_id)
+            if run_id is None:
+                return
+            self.client.set_tag(run_id, "seqlab.checkpoint", folder)
+            if where == "mlflow":
+                self.client.log_artifacts(run_id, folder, "checkpoint")
+
+        self._queue.put(job)
+        return where
+
     def finish(self, status: str, tags: Mapping[str, str] | None = None, artifacts: Mapping[str, str] | None = None) -> ParentInfo | None:
         """Close the parent run (FINISHED/FAILED/KILLED), wait for every write, return the parent."""
 

@@ -125,7 +125,8 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
     ``step`` (steps done so far) and the last ``train/loss``, and carries under
     :data:`CURVE_KEY` the training metrics of every ``log_every``-th step since the previous
     report, so the curve reaches MLflow in batches through the one writer in the driver. A
-    checkpoint goes with every report but the last one when the workload offers ``state_dict``.
+    checkpoint goes with every report when the workload offers ``state_dict``; the last one holds
+    the trained model (the best trial's is logged to MLflow).
     """
     if plan.parallelism is not None:
         if workdir is None:
@@ -167,7 +168,7 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
             raise KeyError(f"{name}: evaluate() did not report its objective '{wl.metric}'")
         last = {**{f"train/{k}": v for k, v in train.items()}, **evaluation, "step": float(done)}
         state = None
-        if done != cfg.steps and isinstance(inst, Checkpointable):
+        if isinstance(inst, Checkpointable):  # the last one too: the trained model, for the best trial
             state = pickle.dumps({"step": done, "state": inst.state_dict()})
         reporter.report({**last, CURVE_KEY: json.dumps(curve)} if curve else last, state)
         curve = []

@@ -65,6 +65,18 @@ def test_a_sweep_records_a_parent_run_and_one_child_per_trial(tmp_path):
         assert history[-1].value == pytest.approx(trial.metrics["val/loss"])
         curve = client.get_metric_history(child.info.run_id, "train/loss")  # every step, once
         assert sorted(m.step for m in curve) == list(range(1, 21))
+    # the best trial's trained state is in MLflow, beside its run, and restores at step 20
+    best = min(outcome.trials, key=lambda t: t.metrics["val/loss"])
+    assert parent.data.tags["seqlab.best_trial"] == best.trial_id
+    assert outcome.best_checkpoint.startswith("in MLflow")
+    kept = [a.path for a in client.list_artifacts(children[best.trial_id].info.run_id, "checkpoint")]
+    assert kept == ["checkpoint/state.pkl"]
+    import pickle
+
+    state = pickle.loads(Path(client.download_artifacts(children[best.trial_id].info.run_id, "checkpoint/state.pkl", str(tmp_path))).read_bytes())
+    assert state["step"] == 20
+    others = [t for t in outcome.trials if t.trial_id != best.trial_id]
+    assert all(not client.list_artifacts(children[t.trial_id].info.run_id, "checkpoint") for t in others)
 
 
 def test_failing_and_nan_trials_are_recorded_and_the_sweep_goes_on(tmp_path):

@@ -32,10 +32,12 @@ def test_each_report_carries_the_training_curve_since_the_last_one():
     assert len(read_curve(default.results[0])) == 250  # steps // 250 = every 2nd step
 
 
-def test_checkpoints_go_with_every_report_but_the_last():
+def test_checkpoints_go_with_every_report_the_last_holding_the_trained_state():
+    import pickle
+
     reporter = ListReporter()
     run(plan(), {}, reporter)
-    assert len(reporter.checkpoints) == 2
+    assert [pickle.loads(c)["step"] for c in reporter.checkpoints] == [10, 20, 30]
 
 
 def test_a_restored_trial_continues_after_its_checkpoint_with_the_same_result():
