@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from orchestrator.ray_private import restored_run_config, trial_actor
-from orchestrator.trial import TrialPlan, read_curve
+from orchestrator.trial import DEVICE_KEY, TrialPlan, read_curve
 from orchestrator.yamlio import SpecError
 
 _TUNE_KEYS = {
@@ -162,6 +162,11 @@ class _TuneReporter:
         with checkpoint.as_directory() as folder:
             return (Path(folder) / "state.pkl").read_bytes()
 
+    def gpu_ids(self) -> list[str]:
+        import ray
+
+        return [str(i) for i in ray.get_gpu_ids()]
+
 
 def _trainable(config: dict[str, Any], plan: TrialPlan) -> None:
     from ray import tune
@@ -274,6 +279,8 @@ def _bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_
                 if k not in _TUNE_KEYS and not k.startswith("config/") and isinstance(v, (int, float))
             }
             step = int(metrics.get("step", result.get("training_iteration", 0)))
+            if isinstance(result.get(DEVICE_KEY), str):
+                recorder.trial_tags(trial.trial_id, {"seqlab.device": result[DEVICE_KEY]})
             for at, values in read_curve(result):
                 if at != step:  # the report itself carries the training metrics of its step
                     recorder.trial_result(trial.trial_id, values, at)

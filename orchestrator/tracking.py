@@ -202,6 +202,17 @@ class Recorder:
 
         self._queue.put(job)
 
+    def trial_tags(self, trial_id: str, tags: Mapping[str, str]) -> None:
+        """Set tags on a trial's child run (e.g. the device it trained on)."""
+
+        def job() -> None:
+            run_id = self._child.get(trial_id)
+            if run_id is not None:
+                for key, value in tags.items():
+                    self.client.set_tag(run_id, key, value)
+
+        self._queue.put(job)
+
     def trial_checkpoint(self, trial_id: str, folder: str, limit_mb: float = 200.0) -> str:
         """Log a trial's checkpoint folder as its child run's ``checkpoint/`` artifacts.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import random
 from dataclasses import dataclass, field
@@ -18,10 +19,16 @@ from typing import Any, Mapping, Protocol
 
 #: Result key of the training curve a report carries: JSON ``[[step, {metric: value}], ...]``.
 CURVE_KEY = "seqlab_curve"
+#: Result key of the device the trial trains on (``cpu`` or ``cuda``), in its first report.
+DEVICE_KEY = "seqlab_device"
 
 
 class NonFiniteMetric(FloatingPointError):
     """A workload reported NaN or infinity: the trial fails (and is recorded), the sweep goes on."""
+
+
+class NoVisibleGPU(RuntimeError):
+    """Ray gave the trial a GPU that torch cannot see: training on the CPU instead would be silent."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,27 @@ class Reporter(Protocol):
     def restore(self) -> bytes | None:
         """The last checkpoint of this trial, if it is being retried or resumed."""
         ...
+
+    def gpu_ids(self) -> list[str]:
+        """The GPU ids the cluster assigned this trial (empty: none)."""
+        ...
+
+
+def choose_device(gpu_ids: list[str], uses_torch: bool) -> str:
+    """``cuda`` for a torch workload given GPUs (its ``CUDA_VISIBLE_DEVICES`` set to exactly
+    those), else ``cpu``; a trial given GPUs that torch cannot see fails with the reason."""
+    if not gpu_ids or not uses_torch:
+        return "cpu"
+    os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpu_ids)  # before torch first touches CUDA
+    import torch
+
+    if not torch.cuda.is_available():
+        raise NoVisibleGPU(
+            f"this trial was given GPU {','.join(gpu_ids)} but torch {torch.__version__} sees no GPU "
+            f"(CUDA build: {torch.version.cuda or 'none'}): install a CUDA build of torch on the GPU nodes, "
+            "or set resources.gpu: 0"
+        )
+    return "cuda"
 
 
 def seed_everything(seed: int, *, torch_too: bool = True) -> None:
@@ -142,8 +170,9 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
         import torch
 
         torch.set_num_threads(max(1, int(plan.cpus)))
+    device = choose_device(reporter.gpu_ids(), wl.uses_torch)
     seed_everything(cfg.seed, torch_too=wl.uses_torch)
-    inst = wl.build(cfg, "cpu")
+    inst = wl.build(cfg, device)
 
     start = 0
     saved = reporter.restore()
@@ -156,6 +185,7 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
     train: dict[str, float] = {}
     every = plan.log_every or max(1, cfg.steps // 250)
     curve: list[tuple[int, dict[str, float]]] = []
+    untold: str | None = device
     for step in range(start, cfg.steps):
         train = _finite(inst.train_step(step), f"{name} train_step({step})")
         done = step + 1
@@ -170,7 +200,10 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
         state = None
         if isinstance(inst, Checkpointable):  # the last one too: the trained model, for the best trial
             state = pickle.dumps({"step": done, "state": inst.state_dict()})
-        reporter.report({**last, CURVE_KEY: json.dumps(curve)} if curve else last, state)
+        extra = {CURVE_KEY: json.dumps(curve)} if curve else {}
+        if untold:
+            extra[DEVICE_KEY], untold = untold, None  # with the first report only
+        reporter.report({**last, **extra}, state)
         curve = []
     return last
 
@@ -196,3 +229,6 @@ class ListReporter:
 
     def restore(self) -> bytes | None:
         return self._restore
+
+    def gpu_ids(self) -> list[str]:
+        return []

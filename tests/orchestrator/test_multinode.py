@@ -91,6 +91,20 @@ def test_gpu_trials_land_only_on_gpu_nodes_each_with_its_own_device(nodes, tmp_p
     assert set(masks.values()) == {1.0, 2.0}  # two at a time on a 2-GPU node: different devices
 
 
+def test_a_torch_trial_given_a_gpu_torch_cannot_see_fails_saying_so(nodes, tmp_path, monkeypatch):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a real GPU: the trial would train on it")
+    spec, text = _spec("multinode-blind-gpu", workload="ar_net", parameters={"lr": {"type": "float", "low": 1e-3, "high": 1e-2}},
+                       fixed={"steps": 2, "eval_every": 1}, resources={"cpu": 1, "gpu": 1},
+                       search={"sampler": "random", "seed": 0, "num_trials": 1})  # fmt: skip
+    outcome = _run(spec, text, tmp_path, monkeypatch)
+    [trial] = outcome.trials
+    assert trial.outcome == "failed"
+    assert "was given GPU" in trial.error and "torch" in trial.error and "sees no GPU" in trial.error
+
+
 def test_an_impossible_request_is_a_clear_error_before_anything_runs(nodes, tmp_path, monkeypatch):
     spec, text = _spec("multinode-impossible", resources={"cpu": 1, "gpu": 3})
     started = time.monotonic()

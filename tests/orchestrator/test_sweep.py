@@ -60,6 +60,7 @@ def test_a_sweep_records_a_parent_run_and_one_child_per_trial(tmp_path):
         assert child.data.tags["seqlab.status"] == "completed"
         assert float(child.data.params["lr"]) == pytest.approx(trial.params["lr"])
         assert child.data.tags["mlflow.note.content"] == f"lr={trial.params['lr']:.3g}"
+        assert child.data.tags["seqlab.device"] == "cpu"
         history = client.get_metric_history(child.info.run_id, "val/loss")
         assert [m.step for m in history] == [10, 20]
         assert history[-1].value == pytest.approx(trial.metrics["val/loss"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.trial import CURVE_KEY, ListReporter, NonFiniteMetric, TrialPlan, read_curve, run
+from orchestrator.trial import CURVE_KEY, DEVICE_KEY, ListReporter, NonFiniteMetric, NoVisibleGPU, TrialPlan, choose_device, read_curve, run
 
 
 def plan(**fixed) -> TrialPlan:
@@ -67,3 +67,25 @@ def test_claim_arms_pick_their_workload_and_fixed_values():
     arms = {"fast": ("quadratic", {"lr": 0.3, "steps": 4, "eval_every": 2})}
     p = TrialPlan(workload="quadratic", arms=arms)
     assert p.resolve({"arm": "fast", "seed": 2}) == ("quadratic", {"lr": 0.3, "steps": 4, "eval_every": 2, "seed": 2})
+
+
+def test_a_trial_reports_its_device_once():
+    reporter = ListReporter()
+    run(TrialPlan(workload="ar_net", fixed={"steps": 4, "eval_every": 2}), {}, reporter)
+    assert [r.get(DEVICE_KEY) for r in reporter.results] == ["cpu", None]
+
+
+def test_device_follows_the_gpus_ray_assigned(monkeypatch):
+    import torch
+
+    assert choose_device([], uses_torch=True) == "cpu"
+    assert choose_device(["0"], uses_torch=False) == "cpu"  # a numpy workload ignores its GPU
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    if torch.cuda.is_available():
+        assert choose_device(["0"], uses_torch=True) == "cuda"
+    else:  # this machine: a GPU was reserved, torch cannot see it, the trial says so
+        with pytest.raises(NoVisibleGPU, match=r"given GPU 1 but torch .* sees no GPU.*resources.gpu: 0"):
+            choose_device(["1"], uses_torch=True)
+    import os
+
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == ("0" if torch.cuda.is_available() else "1")
