@@ -6,7 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.claims import ClaimResult
-from orchestrator.sweep import RunOutcome
+from orchestrator.bridge import RunOutcome
 
 
 def run_link(uri: str, experiment_id: str | None, run_id: str | None) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from orchestrator.spec import SweepSpec, spec_hash
-from orchestrator.sweep import Counts, RunOutcome
+from orchestrator.bridge import Counts, RunOutcome
 from orchestrator.yamlio import SpecError
 
 MARKER = "seqlab-sweep.json"
