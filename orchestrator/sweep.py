@@ -1,4 +1,4 @@
-"""Runs trials as one Ray Tune experiment; the only module that imports Ray Tune.
+"""Runs trials as one Ray Tune experiment (with its Callback in orchestrator/bridge.py, the only Tune code).
 
 It closes Tune's gaps that matter to a researcher: a hard per-trial time limit that also ends a
 trial stuck inside a step, a limit on failed trials, a resource check before anything starts
