@@ -92,6 +92,8 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             self.started_at: dict[str, float] = {}
             self.timed_out: set[str] = set()
             self.stop_reason: str | None = None
+            self.running: set[str] = set()  # a paused trial (HyperBand, PBT) starts again: count it once
+            self.exploits: dict[str, int] = {}
             self._last_draw = 0.0
 
         def __reduce__(self):  # Tune pickles its run config; this driver's live state stays here
@@ -107,8 +109,19 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
                 trial.trial_id, trial_name(trial_number(trial), params), params,
                 tags={"mlflow.note.content": describe_params(params)},
             )
-            counts.running += 1
+            self.running.add(trial.trial_id)
+            counts.running = len(self.running)
             self._changed()
+
+        def on_exploit(self, trial, donor) -> None:
+            """PBT: ``trial`` took over ``donor``'s checkpoint with perturbed parameters."""
+            step = int((donor.last_result or {}).get("step", 0))
+            k = self.exploits[trial.trial_id] = self.exploits.get(trial.trial_id, 0) + 1
+            recorder.trial_tags(trial.trial_id, {
+                f"seqlab.pbt.exploit_{k}": f"step {step}: took over trial {donor.trial_id}'s checkpoint; "
+                                           f"now {describe_params(self._params(trial))}",
+            })  # fmt: skip
+            recorder.trial_result(trial.trial_id, {"pbt/exploits": float(k)}, step)
 
         def on_trial_recover(self, iteration, trials, trial, **info):
             self.started_at[trial.trial_id] = time.monotonic()
@@ -145,7 +158,8 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             outcome = "completed" if finished else "pruned"
             self.outcomes[trial.trial_id] = TrialOutcome(trial.trial_id, self._params(trial), outcome, metrics)
             recorder.trial_finished(trial.trial_id, outcome)
-            counts.running -= 1
+            self.running.discard(trial.trial_id)
+            counts.running = len(self.running)
             setattr(counts, outcome, getattr(counts, outcome) + 1)
             self._changed()
 
@@ -160,7 +174,8 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
                 trial.trial_id, self._params(trial), outcome, done.metrics if done else {}, error
             )
             recorder.trial_finished(trial.trial_id, outcome, error)
-            counts.running -= 1
+            self.running.discard(trial.trial_id)
+            counts.running = len(self.running)
             counts.failed += 1
             if max_failed is not None and counts.failed > max_failed and not self.stop_reason:
                 self.stop_reason = f"{counts.failed} trials failed, more than limits.max_failed_trials = {max_failed}"

@@ -1,4 +1,4 @@
-"""The three places Seqlab reaches into Ray's private attributes, each with no public equivalent.
+"""The places Seqlab reaches into Ray's private attributes, each with no public equivalent.
 
 Kept here so a Ray upgrade that moves one breaks in one place with a message that says what
 changed; ``tests/orchestrator/test_ray_private.py`` checks each against the installed Ray.
@@ -56,3 +56,31 @@ def autoscaler_node_groups() -> list[Any]:
     except (ImportError, AttributeError):
         raise _missing("ray._private.state.state.get_cluster_config", "the GCS cluster config") from None
     return list(getattr(get_config(), "node_group_configs", []) or [])
+
+
+def pbt_with_exploit_hook(**kwargs: Any) -> Any:
+    """Tune's PopulationBasedTraining whose ``on_exploit(trial, donor)`` attribute, when set, is
+    called after each exploit (a trial taking over ``donor``'s checkpoint and perturbed config).
+
+    Tune reports exploits only in its ``pbt_global.txt``; the hook lets MLflow record them as
+    they happen. It wraps the private ``_exploit`` step.
+    """
+    from ray.tune.schedulers import PopulationBasedTraining
+
+    if not hasattr(PopulationBasedTraining, "_exploit"):
+        raise _missing("PopulationBasedTraining._exploit", "ray.tune.schedulers")
+
+    class HookedPBT(PopulationBasedTraining):
+        on_exploit = None
+
+        def __getstate__(self):  # Tune pickles its scheduler; the hook is this driver's live object
+            state = self.__dict__.copy()
+            state.pop("on_exploit", None)
+            return state
+
+        def _exploit(self, tune_controller, trial, trial_to_clone):
+            super()._exploit(tune_controller, trial, trial_to_clone)
+            if self.on_exploit is not None:
+                self.on_exploit(trial, trial_to_clone)
+
+    return HookedPBT(**kwargs)

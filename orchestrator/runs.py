@@ -86,6 +86,10 @@ def run_sweep(
         artifact_root=runs_dir / "artifacts",
     )
     objective = spec.objectives[0]
+    settings = search.scheduler_settings(spec)
+    population = None
+    if settings is not None and settings[0] == "pbt":  # Tune draws the population; no Optuna study
+        population = sweep.random_population(search.ranges(spec), spec.search.seed)
     plan = TrialPlan(
         workload=spec.workload,
         fixed=dict(spec.fixed),
@@ -100,7 +104,8 @@ def run_sweep(
             plan=plan,
             runs_dir=runs_dir,
             recorder=recorder,
-            search_alg=None if resume else sweep.optuna_searcher(
+            param_space=population[0] if population else None,
+            search_alg=None if resume else population[1] if population else sweep.optuna_searcher(
                 space=search.distributions(spec),
                 objectives=[(o.metric, o.mode) for o in spec.objectives],
                 sampler=search.sampler(spec),
@@ -108,7 +113,7 @@ def run_sweep(
                 study_name=spec.name,
                 max_concurrent=spec.search.max_concurrent,
             ),
-            scheduler=sweep.tune_scheduler(search.scheduler_settings(spec)),
+            scheduler=sweep.tune_scheduler(settings),
             num_samples=search.num_trials(spec),
             metric=objective.metric,
             mode=objective.mode,

@@ -28,6 +28,20 @@ def distributions(spec: SweepSpec) -> dict[str, Any]:
     return out
 
 
+def ranges(spec: SweepSpec) -> dict[str, tuple]:
+    """Each parameter's range as plain data, for Tune's own sampling (PBT's population and
+    mutations): ``("float", low, high, log)``, ``("int", low, high, step)``, ``("categorical", values)``."""
+    out: dict[str, tuple] = {}
+    for name, p in spec.parameters.items():
+        if isinstance(p, FloatParam):
+            out[name] = ("float", p.low, p.high, p.log)
+        elif isinstance(p, IntParam):
+            out[name] = ("int", p.low, p.high, p.step)
+        else:
+            out[name] = ("categorical", list(p.values))
+    return out
+
+
 def sampler(spec: SweepSpec) -> Any:
     """The Optuna sampler the spec names, seeded with ``search.seed``."""
     import optuna.samplers as s
@@ -85,4 +99,7 @@ def scheduler_settings(spec: SweepSpec) -> tuple[str, dict[str, Any]] | None:
         return "hyperband", {"time_attr": "step", "max_t": max_t or 1000, "reduction_factor": es.reduction_factor}
     if es.type == "median":
         return "median", {"time_attr": "step", "grace_period": es.grace_period, "min_samples_required": 3}
+    if es.type == "pbt":
+        return "pbt", {"time_attr": "step", "perturbation_interval": es.perturbation_interval,
+                       "quantile_fraction": es.quantile_fraction, "hyperparam_mutations": ranges(spec)}  # fmt: skip
     raise ValueError(f"unknown early_stopping type {es.type!r}")

@@ -78,9 +78,17 @@ class Objective(Strict):
 
 
 class EarlyStopping(Strict):
-    type: Literal["asha", "hyperband", "median", "none"] = Field(description="Tune scheduler.")
+    type: Literal["asha", "hyperband", "median", "pbt", "none"] = Field(
+        description="Tune scheduler (pbt: population-based training, which exploits and perturbs rather than stops)."
+    )
     grace_period: int = Field(1, ge=1, description="Steps a trial runs before it may be stopped.")
     reduction_factor: float = Field(3, gt=1, description="ASHA/HyperBand halving rate.")
+    perturbation_interval: int | None = Field(
+        None, ge=1,
+        description="PBT (required): every this many steps a trial in the bottom quantile takes over a top "
+        "trial's checkpoint and perturbs its parameters within the sweep's ranges.",
+    )
+    quantile_fraction: float = Field(0.25, gt=0, le=0.5, description="PBT: the bottom and top fractions of trials.")
 
 
 class Search(Strict):
@@ -219,6 +227,16 @@ class SweepSpec(Strict):
                     raise ValueError(f"parameters.{key}: the grid sampler needs categorical or int parameters")
         if not self.parameters and self.search.sampler != "grid":
             raise ValueError("parameters is empty: name at least one Config field to search")
+        es = self.search.early_stopping
+        if es.type == "pbt" and es.perturbation_interval is None:
+            raise ValueError("search.early_stopping: pbt needs perturbation_interval (steps between exploit rounds)")
+        if es.type == "pbt" and self.search.sampler != "random":
+            raise ValueError(
+                f"search.sampler: pbt draws its population at random from the parameter ranges and mutates it "
+                f"there, so it cannot follow the {self.search.sampler} sampler; use sampler: random"
+            )
+        if es.type == "pbt" and self.parallelism is not None:
+            raise ValueError("search.early_stopping: pbt cannot exploit pipelined trials (parallelism); use asha or none")
         return self
 
     def grid_size(self) -> int:
@@ -255,6 +273,11 @@ def check_against_workload(spec: SweepSpec) -> None:
                     f"`seqlab describe {spec.workload}` lists them",
                     key=(section, key),
                 )
+    if spec.search.early_stopping.type == "pbt" and not wl.checkpointable:
+        raise SpecError(
+            f"search.early_stopping: pbt exploits through checkpoints, and {spec.workload} offers no state_dict",
+            key=("search", "early_stopping"),
+        )
     if spec.parallelism is not None and wl.pipeline is None:
         raise SpecError(f"parallelism: {spec.workload} has no pipeline hook, so it cannot run pipelined", key=("parallelism",))
     _validate_values(wl, spec.fixed, ("fixed",))

@@ -126,9 +126,37 @@ def tune_scheduler(settings: tuple[str, dict[str, Any]] | None) -> Any | None:
     from ray.tune import schedulers
 
     kind, kwargs = settings
+    if kind == "pbt":
+        from orchestrator.ray_private import pbt_with_exploit_hook
+
+        mutations = {name: _domain(spec, for_mutation=True) for name, spec in kwargs["hyperparam_mutations"].items()}
+        return pbt_with_exploit_hook(**{**kwargs, "hyperparam_mutations": mutations})
     cls = {"asha": schedulers.ASHAScheduler, "hyperband": schedulers.HyperBandScheduler,
            "median": schedulers.MedianStoppingRule}[kind]
     return cls(**kwargs)
+
+
+def random_population(ranges: Mapping[str, tuple], seed: int) -> tuple[dict[str, Any], Any]:
+    """(param_space, search_alg) that draw a PBT population at random from ``ranges``, seeded."""
+    from ray.tune.search import BasicVariantGenerator
+
+    space = {name: _domain(spec) for name, spec in ranges.items()}
+    return space, BasicVariantGenerator(random_state=seed)
+
+
+def _domain(spec: tuple, for_mutation: bool = False) -> Any:
+    """A Tune search domain for one of :func:`orchestrator.search.ranges`' entries."""
+    from ray import tune
+
+    kind, *args = spec
+    if kind == "float":
+        low, high, log = args
+        return tune.loguniform(low, high) if log else tune.uniform(low, high)
+    if kind == "int":
+        low, high, step = args
+        return tune.qrandint(low, high, step)
+    values = args[0]
+    return list(values) if for_mutation else tune.choice(values)
 
 
 # -- inside each trial ------------------------------------------------------------------------
@@ -212,6 +240,8 @@ def run_tune(
     name_of = trial_name or (lambda number, config: f"{name}-{number}")
     bridge, stopper = make_bridge(recorder, counts, metric, mode, steps_of, max_trial_duration, max_failed_trials,
                               on_change, name_of)
+    if hasattr(scheduler, "on_exploit"):
+        scheduler.on_exploit = bridge.on_exploit
 
     if resume:
         if not tune.Tuner.can_restore(str(path)):
@@ -241,7 +271,8 @@ def run_tune(
                 name=name,
                 storage_path=str(runs_dir),
                 failure_config=tune.FailureConfig(max_failures=max_failures),
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                # PBT restores a trial from another's checkpoint, maybe several reports later: keep them all
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=None if hasattr(scheduler, "on_exploit") else 1),
                 callbacks=[bridge, JsonLoggerCallback()],  # result.json lets a resumed run read old trials
                 stop=stopper,
                 verbose=0,

@@ -100,6 +100,8 @@ class WorkloadDef:
             (``kind: job`` with a ``parallelism`` block). See ``orchestrator/job.py``.
         uses_torch: False for a workload that never touches torch (numpy only): its trials then
             skip importing torch (about a second per trial process) to set threads and seeds.
+        checkpointable: False for a workload whose runs offer no ``state_dict`` (the conformance
+            suite checks the flag); population-based training refuses it.
     """
 
     name: str
@@ -113,6 +115,7 @@ class WorkloadDef:
     summary: str = ""
     pipeline: Callable[[Any], Any] | None = None
     uses_torch: bool = True
+    checkpointable: bool = True
 
     def make_config(self, values: Mapping[str, Any] | None = None) -> WorkloadConfig:
         """The workload's Config from plain (YAML) values; raises pydantic's ValidationError."""

@@ -117,8 +117,11 @@ class WorkloadTestCase:
         import pickle
 
         first = self.build()
+        declared = self.workload().checkpointable
         if not isinstance(first, Checkpointable):
+            assert not declared, f"{self.name} offers no state_dict: register it with checkpointable=False"
             pytest.skip(f"{self.name} offers no state_dict (checkpointing is optional in the contract)")
+        assert declared, f"{self.name} offers state_dict but is registered with checkpointable=False"
         self.run_steps(first, 0, 2)
         state = pickle.loads(pickle.dumps(first.state_dict()))
         second = self.build()  # fresh from init: differs from `first`, which trained 2 steps

@@ -31,3 +31,12 @@ def test_a_missing_attribute_says_ray_changed():
         ray_private.trial_actor(object())
     with pytest.raises(ray_private.RayChanged, match=r"Tuner._local_tuner._run_config"):
         ray_private.restored_run_config(object())
+
+
+def test_pbt_exploits_go_through_the_hook():
+    scheduler = ray_private.pbt_with_exploit_hook(time_attr="step", perturbation_interval=2, hyperparam_mutations={"lr": [0.1, 0.2]})
+    assert scheduler.on_exploit is None
+    scheduler.on_exploit = lambda trial, donor: None
+    from ray import cloudpickle  # as Tune saves its scheduler
+
+    assert "on_exploit" not in cloudpickle.loads(cloudpickle.dumps(scheduler)).__dict__  # the live hook stays here

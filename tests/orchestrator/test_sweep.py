@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import textwrap
 from pathlib import Path
@@ -233,3 +234,49 @@ def test_tracking_uri_in_the_file_decides_where_mlflow_writes(tmp_path):
     exp = MlflowClient(outcome.tracking_uri).get_experiment_by_name("somewhere")
     assert exp is not None and exp.experiment_id == outcome.experiment_id
     assert not (tmp_path / "runs" / "mlflow.db").exists()
+
+
+def test_pbt_trials_take_over_better_checkpoints_and_mlflow_records_it(tmp_path):
+    spec, text = sweep(tmp_path, """\
+        name: pbt
+        workload: quadratic
+        objective: {metric: val/loss, mode: min}
+        search: {sampler: random, seed: 0, num_trials: 4, max_concurrent: 2,
+                 early_stopping: {type: pbt, perturbation_interval: 4, quantile_fraction: 0.25}}
+        parameters: {lr: {type: float, low: 1.0e-4, high: 0.3, log: true}}
+        fixed: {steps: 24, eval_every: 2, sleep_s: 0.02}
+    """)
+    outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
+    assert sorted(t.outcome for t in outcome.trials) == ["completed"] * 4
+    policy = [json.loads(line) for line in (outcome.path / "pbt_global.txt").read_text().splitlines()]
+    assert policy, "no exploit happened"
+    client, children = mlflow_children(outcome)
+    exploits = {tid: {k: v for k, v in c.data.tags.items() if k.startswith("seqlab.pbt.exploit_")} for tid, c in children.items()}
+    recorded = [text for tags in exploits.values() for text in tags.values()]
+    assert len(recorded) == len(policy)  # each exploit Tune logged is on the recipient's MLflow run
+    donors = {t.trial_id for t in outcome.trials}
+    assert all(any(f"trial {d}'s checkpoint" in text for d in donors) for text in recorded)
+    taker = next(tid for tid, tags in exploits.items() if tags)
+    counts = client.get_metric_history(children[taker].info.run_id, "pbt/exploits")
+    assert [m.value for m in counts][:1] == [1.0]
+
+
+def test_pbt_is_refused_where_it_cannot_work(tmp_path):
+    base = """\
+        name: pbt-bad
+        workload: WORKLOAD
+        objective: {metric: val/loss, mode: min}
+        search: {sampler: SAMPLER, num_trials: 4, early_stopping: {type: pbt, INTERVAL}}
+        parameters: {lr: {type: float, low: 1.0e-4, high: 0.3, log: true}}
+    """
+    def bad(**kw):
+        body = base
+        for key, value in {"WORKLOAD": "quadratic", "SAMPLER": "random", "INTERVAL": "perturbation_interval: 4", **kw}.items():
+            body = body.replace(key, value)
+        with pytest.raises(SpecError) as err:
+            sweep(tmp_path, body)
+        return str(err.value)
+
+    assert "pbt needs perturbation_interval" in bad(INTERVAL="quantile_fraction: 0.25")
+    assert "cannot follow the tpe sampler; use sampler: random" in bad(SAMPLER="tpe")
+    assert "nsr offers no state_dict" in bad(WORKLOAD="nsr").replace("val/loss", "")

@@ -77,4 +77,5 @@ WORKLOAD = WorkloadDef(
     metric="val/acc",
     mode="max",
     summary="NSR-lite (parser + induced programs + abduction) vs a Transformer on HINT-lite length split.",
+    checkpointable=False,  # its runs offer no state_dict
 )
