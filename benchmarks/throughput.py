@@ -52,6 +52,11 @@ CASES = [
     *[("lssl", o, lambda c: c.batch * c.side**2) for o in ({"init": "legs"}, {"model": "lstm", "lr": 2.0e-3})],
     *[("hydra", {"mixer": m}, lambda c: c.batch * c.seq_len) for m in ("hydra", "add", "concat", "toeplitz", "causal")],
     *[("miras", {"variant": v}, lambda c: c.batch * (2 * c.n_pairs + c.n_queries + c.n_filler)) for v in ("linear", "deltanet", "moneta", "yaad", "memora")],
+    # applied
+    *[("pedagogical_agent", {"model": m}, lambda c: c.batch * c.length) for m in ("npa", "dkt")],  # interactions
+    *[("cs_ner", {"crf": crf, "chars": chars}, lambda c: None) for crf, chars in ((True, True), (False, False))],  # titles vary in length
+    *[("idnp", {"model": m}, lambda c: c.batch * c.sessions_max * c.session_len) for m in ("idnp", "sasrec")],  # items, at most
+    *[("text_vectors", {"model": m}, lambda c: c.batch * c.doc_len) for m in ("bpv", "autoencoder")],  # words
 ]
 
 
