@@ -53,3 +53,32 @@ def test_training_state_round_trip_continues_identically():
     b = optimiser_step((other_model(x) ** 2).mean(), other_model, other_opt, other_sched)
     assert a == b and torch.equal(model.weight, other_model.weight)
     assert opt.param_groups[0]["lr"] == other_opt.param_groups[0]["lr"] < 1.0
+
+
+def _tiny():
+    import torch
+    from workloads.training import cosine_schedule
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    return model, opt, cosine_schedule(opt, 10)
+
+
+def test_training_state_round_trip_with_and_without_schedule_and_extras():
+    import pickle
+    import pytest
+    import torch
+    from workloads.training import load_training_state, training_state
+    model, opt, sched = _tiny()
+    model(torch.ones(1, 3)).sum().backward(); opt.step(); sched.step()
+    state = pickle.loads(pickle.dumps(training_state(model, opt, sched, step=7)))
+    m2, o2, s2 = _tiny()
+    assert load_training_state(state, m2, o2, s2) == {"step": 7}
+    assert torch.equal(m2.weight, model.weight) and s2.last_epoch == sched.last_epoch
+    plain = training_state({"a": model}, opt)
+    assert "sched" not in plain
+    load_training_state(plain, {"a": m2}, o2)
+    with pytest.raises(KeyError, match="sched"):
+        load_training_state(plain, m2, o2, s2)
+    with pytest.raises(KeyError, match="expected"):
+        load_training_state(plain, {"b": m2}, o2)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from workloads.tasks.autoregressive import ar_series, lag_windows, ols_ar, stpe
+from workloads.training import load_training_state, training_state
 
 
 def regularizer(w: torch.Tensor, c1: float = 3.0, c2: float = 3.0) -> torch.Tensor:
@@ -98,8 +99,7 @@ class ArNetRun:
         return out
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

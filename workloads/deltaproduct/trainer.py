@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from workloads.deltaproduct.model import DeltaProductTagger
 from workloads.tasks.state_tracking import group, word_problem_batch
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 
 _TEST_STREAM = 1_000_003  # rng stream of the held-out sets, apart from every training step
 
@@ -56,9 +56,8 @@ class DeltaProductRun:
 
     def state_dict(self) -> dict:
         """Model and optimiser state."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

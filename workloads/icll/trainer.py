@@ -9,7 +9,7 @@ from workloads.icll.models import build_model, n_params
 from workloads.icll.ngram import backoff_ngram_probs
 from workloads.nn.transformer import sequence_cross_entropy
 from workloads.tasks.dfa import random_dfas, sample_prompts
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 
 
 def legality_and_tvd(probs_model: torch.Tensor, probs_true: torch.Tensor) -> tuple[float, float]:
@@ -73,9 +73,8 @@ class ICLL:
 
     def state_dict(self) -> dict:
         """Model and optimiser state."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

@@ -7,6 +7,7 @@ import torch
 
 from workloads.linear_icl.lsa import LinearSelfAttention
 from workloads.tasks.icl_regression import optimal_lsa_matrix, regression_prompts, target_variance
+from workloads.training import load_training_state, training_state
 
 #: metric suffix -> powers of cfg.shift for (task, query, covariate) scales; power 0 = no shift
 _SHIFTS = {"": (0, 0, 0), "_task_shift": (1, 0, 0), "_query_shift": (0, 1, 0), "_cov_up": (0, 0, 1), "_cov_down": (0, 0, -1)}
@@ -65,9 +66,8 @@ class LinearICL:
 
     def state_dict(self) -> dict:
         """Model and optimiser state."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

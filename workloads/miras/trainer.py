@@ -8,7 +8,7 @@ from torch.nn import functional as F
 
 from workloads.miras.model import MQARModel
 from workloads.tasks.mqar import IGNORE, mqar
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 
 _TEST_STREAM = 1_000_003  # rng stream of the held-out set, apart from every training step
 
@@ -55,9 +55,8 @@ class MirasRun:
 
     def state_dict(self) -> dict:
         """Model and optimiser state."""
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

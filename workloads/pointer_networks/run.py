@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from workloads.nn.rnn import beam_search, greedy_decode
 from workloads.pointer_networks.model import IndexSeq2Seq, PointerNet
 from workloads.tasks.sorting import exact_match, position_accuracy, sort_batch
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 
 
 class SortRun:
@@ -72,8 +72,7 @@ class SortRun:
         return out
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

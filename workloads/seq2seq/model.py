@@ -22,6 +22,7 @@ from workloads.nn.rnn import (
     uniform_init_,
 )
 from workloads.tasks.translation import BOS, EOS, SPECIALS, decoder_io, make_lexicon, translation_batch
+from workloads.training import load_training_state, training_state
 
 
 class Seq2Seq(nn.Module):
@@ -113,8 +114,7 @@ class Seq2SeqRun:
         return out
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from workloads.structformer.model import StructFormer
 from workloads.tasks import pcfg
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 
 MASK = pcfg.SPECIALS.index("<mask>")
 
@@ -91,8 +91,7 @@ class StructFormerRun:
         return out
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)

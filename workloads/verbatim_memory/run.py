@@ -9,7 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from workloads.tasks import nouns
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 from workloads.verbatim_memory.model import make_model
 
 EVAL_N = 10  # list length of every probe (the paper's headline n)
@@ -80,8 +80,7 @@ class VerbatimRun:
         return out
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        load_training_state(state, self.model, self.opt)
