@@ -53,6 +53,8 @@ class Report:
     folder: Path
     files: list[Path] = field(default_factory=list)
     text: str = ""
+    importances: dict[str, float] = field(default_factory=dict)  # searched parameter -> share, largest first
+    importance_by: str = ""  # the evaluator, or why there are no importances
 
 
 def _number(text: str) -> Any:
@@ -257,6 +259,13 @@ def _plots(client, report: Report, objs: list[tuple[str, str]], spec: dict[str, 
         ax.set(xlabel=f"{m1} ({d1})", ylabel=f"{m2} ({d2})", title="Pareto front")
         ax.legend(fontsize=7)
         files.append(_save(fig, report.folder / "pareto.png"))
+    # Which parameters mattered.
+    if report.importances:
+        names = list(report.importances)[::-1]  # largest at the top
+        fig, ax = plt.subplots(figsize=(5, max(2.5, 0.5 * len(names) + 1)))
+        ax.barh(names, [report.importances[n] for n in names])
+        ax.set(xlabel=f"importance for {metric}", title=f"{report.name}: {report.importance_by}")
+        files.append(_save(fig, report.folder / "importance.png"))
     # Mean ± std per group.
     if report.groups:
         fig, ax = plt.subplots(figsize=(max(4, len(report.groups) * 1.2), 4))
@@ -316,6 +325,13 @@ def compare(uri: str, name: str, *, metric: str | None = None, top: int = 5, out
         lines[0] += f"; verdict {verdict}"
     lines += ["", "best trials:", _table(report.best, chosen, objs, params), "", f"{chosen}: mean ± std over seeds (per arm, per configuration, or over all trials of the workload)"]
     lines += [f"  {g.key:40} {g.mean:.5g} ± {g.std:.3g} (n={g.n})" for g in report.groups]
+    if spec.get("_file") == "sweep.yaml" and spec.get("parameters"):
+        from orchestrator.importance import importances
+
+        report.importances, report.importance_by = importances(trials, chosen, mode, spec["parameters"])
+        lines += ["", f"parameter importance for {chosen} ({report.importance_by}):" if report.importances
+                  else f"parameter importance: none ({report.importance_by})"]  # fmt: skip
+        lines += [f"  {name:40} {share:.3f}" for name, share in report.importances.items()]
     report.text = "\n".join(lines)
     (folder / "summary.txt").write_text(report.text + "\n")
     report.files = [folder / "summary.txt", _write_csv(report, objs, folder / "trials.csv"), *_plots(client, report, objs, spec)]

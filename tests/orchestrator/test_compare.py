@@ -124,3 +124,53 @@ def test_compare_cli_prints_the_table_and_unknown_names_fail_cleanly(store, tmp_
     assert "ranked by min train/loss" in ok.output and "best trials:" in ok.output
     missing = CliRunner().invoke(app, ["compare", "no-such-sweep", "--tracking-uri", uri])
     assert missing.exit_code == 2 and "no sweep or claim named 'no-such-sweep'" in missing.output
+
+
+IMPORTANCE_SWEEP = {
+    "name": "cmp-importance",
+    "workload": "quadratic",
+    "objective": {"metric": "val/loss", "mode": "min"},
+    "search": {"sampler": "random", "seed": 0, "num_trials": 12, "max_concurrent": 2},
+    "parameters": {  # lr decides the loss after 20 steps; sleep_s only slows a step down
+        "lr": {"type": "float", "low": 1.0e-3, "high": 0.5, "log": True},
+        "sleep_s": {"type": "float", "low": 0.0, "high": 0.001},
+    },
+    "fixed": {"steps": 20, "eval_every": 20},
+}
+
+
+def test_compare_ranks_the_parameter_that_matters_first(ray_local, tmp_path):
+    import os
+
+    from orchestrator.runs import run_sweep
+    from orchestrator.spec import parse_sweep
+    from orchestrator.tracking import client_for, default_uri
+
+    old = os.environ.pop("MLFLOW_TRACKING_URI", None)
+    try:
+        outcome = run_sweep(parse_sweep(IMPORTANCE_SWEEP), json.dumps(IMPORTANCE_SWEEP), runs_dir=tmp_path / "runs")
+    finally:
+        if old is not None:
+            os.environ["MLFLOW_TRACKING_URI"] = old
+    uri = default_uri(tmp_path / "runs")
+    report = compare.compare(uri, "cmp-importance", out=tmp_path / "out")
+    assert list(report.importances) == ["lr", "sleep_s"], report.importances
+    assert report.importances["lr"] > 0.7 > report.importances["sleep_s"]
+    assert sum(report.importances.values()) == pytest.approx(1.0)
+    assert f"parameter importance for val/loss ({report.importance_by}):" in report.text
+    assert "fANOVA" in report.importance_by or "PED-ANOVA" in report.importance_by
+    assert "importance.png" in {p.name for p in report.files}
+    logged = {f.path for f in client_for(uri).list_artifacts(outcome.parent_run_id, compare.ARTIFACT_DIR)}
+    assert "compare/importance.png" in logged
+    again = compare.compare(uri, "cmp-importance", out=tmp_path / "again", log=False)
+    assert again.importances == report.importances  # seeded: the same figures each time
+
+
+def test_importances_say_why_when_there_is_too_little(store, tmp_path):
+    uri, _, _, _ = store
+    claim = compare.compare(uri, "cmp-claim", out=tmp_path / "claim")
+    assert claim.importances == {} and "parameter importance" not in claim.text  # arms and seeds are not searched
+    from orchestrator.importance import importances
+
+    few = [compare.Trial("r", "t", "completed", {"lr": 0.1, "momentum": 0.0}, {"val/loss": 1.0})] * 3
+    assert importances(few, "val/loss", "min", {"lr": {}, "momentum": {}}) == ({}, "3 completed trials report val/loss: importances need at least 4")
