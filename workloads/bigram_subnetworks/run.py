@@ -11,7 +11,7 @@ from torch.nn import functional as F
 from workloads.bigram_subnetworks import mask as M
 from workloads.nn.transformer import TinyTransformer
 from workloads.tasks import bigram_copy
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 
 
 def _kl_to_bigram(logits: torch.Tensor, tokens: torch.Tensor, table: torch.Tensor) -> float:
@@ -116,17 +116,11 @@ class BigramSubnetworkRun:
         return out
 
     def state_dict(self) -> dict:
-        return {
-            "model": self.model.state_dict(),
-            "opt": self.opt.state_dict(),
-            "logits": {n: s.detach().clone() for n, s in self.logits.items()},
-            "mask_opt": self.mask_opt.state_dict(),
-        }
+        logits = {n: s.detach().clone() for n, s in self.logits.items()}
+        return training_state(self.model, self.opt, logits=logits, mask_opt=self.mask_opt)
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
+        logits = load_training_state(state, self.model, self.opt, mask_opt=self.mask_opt)["logits"]
         with torch.no_grad():
             for n, s in self.logits.items():
-                s.copy_(state["logits"][n])
-        self.mask_opt.load_state_dict(state["mask_opt"])
+                s.copy_(logits[n])

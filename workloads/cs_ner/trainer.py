@@ -12,6 +12,7 @@ from collections import Counter
 import numpy as np
 
 from workloads.cs_ner.task import TAG_ID, TAGS, TEMPLATES, Sentence, invalid_transitions, make_lexicon, sample_corpus
+from workloads.training import load_training_state, training_state
 
 PAD, UNK = 0, 1
 MAX_CHARS = 16
@@ -164,13 +165,12 @@ class CsNer:
         """Model and optimiser (the gazetteer is refitted by build)."""
         if self.cfg.model == "gazetteer":
             return {}
-        return {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
+        return training_state(self.model, self.opt)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
         if self.cfg.model != "gazetteer":
-            self.model.load_state_dict(state["model"])
-            self.opt.load_state_dict(state["opt"])
+            load_training_state(state, self.model, self.opt)
 
 
 def _as_tensor(a: np.ndarray, device):

@@ -11,6 +11,7 @@ import torch
 
 from workloads.gpipe.data import eval_batch, train_batch
 from workloads.gpipe.model import build_sequential, layer_specs, lm_loss
+from workloads.training import load_training_state, training_state
 
 
 class GPipeRun:
@@ -59,8 +60,7 @@ class GPipeRun:
         }
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return training_state(self.model, self.optimizer)
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        load_training_state(state, self.model, self.optimizer)

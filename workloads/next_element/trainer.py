@@ -7,7 +7,7 @@ import numpy as np
 from workloads.next_element.counting import Alergia, MarkovBackoff, PrefixTree
 from workloads.next_element.hmm import HMM
 from workloads.tasks.process_logs import F, G, Log, pad, sample_log
-from workloads.training import optimiser_step
+from workloads.training import load_training_state, optimiser_step, training_state
 
 #: decision accuracy is also reported on traces whose loop is longer than this (the largest Markov order)
 LONG_LOOP = 3
@@ -130,14 +130,12 @@ class NextElement:
     def state_dict(self) -> dict:
         """GRU and optimiser state, or the HMM's parameters (count models are refitted by build)."""
         if self.cfg.model == "gru":
-            return {"gru": self.gru.state_dict(), "opt": self.opt.state_dict(), "sched": self.sched.state_dict()}
+            return training_state(self.gru, self.opt, self.sched)
         return {"hmm": (self.hmm.pi.copy(), self.hmm.trans.copy(), self.hmm.emit.copy())}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
         if self.cfg.model == "gru":
-            self.gru.load_state_dict(state["gru"])
-            self.opt.load_state_dict(state["opt"])
-            self.sched.load_state_dict(state["sched"])
+            load_training_state(state, self.gru, self.opt, self.sched)
         else:
             self.hmm.pi, self.hmm.trans, self.hmm.emit = (np.array(a) for a in state["hmm"])

@@ -7,7 +7,7 @@ import torch
 from torch.nn import functional as F
 
 from workloads.order_matters.model import SetPointer
-from workloads.training import cosine_schedule, optimiser_step
+from workloads.training import cosine_schedule, load_training_state, optimiser_step, training_state
 
 
 def make_batch(rng: np.random.Generator, batch: int, n: int, task: str, k: int, order: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,14 +103,8 @@ class OrderMatters:
 
     def state_dict(self) -> dict:
         """Model, optimiser and (with schedule 'cosine') schedule state."""
-        state = {"model": self.model.state_dict(), "opt": self.opt.state_dict()}
-        if self.sched is not None:
-            state["sched"] = self.sched.state_dict()
-        return state
+        return training_state(self.model, self.opt, self.sched)
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what ``state_dict`` saved."""
-        self.model.load_state_dict(state["model"])
-        self.opt.load_state_dict(state["opt"])
-        if self.sched is not None:
-            self.sched.load_state_dict(state["sched"])
+        load_training_state(state, self.model, self.opt, self.sched)
