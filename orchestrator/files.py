@@ -36,7 +36,7 @@ def load_any(path: Path, *, check: bool = True) -> tuple[Kind, Any, str]:
 
         spec, text = load_claim(path)
     elif kind == "job":
-        from orchestrator.job import load_job
+        from orchestrator.job_spec import load_job
 
         spec, text = load_job(path, check=check)
     else:

@@ -228,6 +228,13 @@ class SweepSpec(Strict):
         if not self.parameters and self.search.sampler != "grid":
             raise ValueError("parameters is empty: name at least one Config field to search")
         es = self.search.early_stopping
+        if es.type == "hyperband" and self.search.max_concurrent < self.search.num_trials:
+            raise ValueError(
+                f"search.max_concurrent: hyperband pauses trials at its rungs and a paused trial keeps its "
+                f"slot, so with max_concurrent ({self.search.max_concurrent}) < num_trials "
+                f"({self.search.num_trials}) the sweep can wait forever; set max_concurrent to num_trials "
+                "(running trials stay bounded by the cluster's CPUs) or use asha"
+            )
         if es.type == "pbt" and es.perturbation_interval is None:
             raise ValueError("search.early_stopping: pbt needs perturbation_interval (steps between exploit rounds)")
         if es.type == "pbt" and self.search.sampler != "random":

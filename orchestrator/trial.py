@@ -180,6 +180,9 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
         blob = pickle.loads(saved)
         inst.load_state_dict(blob["state"])
         start = blob["step"]
+        if start >= cfg.steps:  # restored from its final report (a scheduler paused it there):
+            reporter.report(blob["metrics"], None)  # say it again, or the scheduler waits for it
+            return blob["metrics"]
 
     last: dict[str, float] = {}
     train: dict[str, float] = {}
@@ -199,7 +202,7 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
         last = {**{f"train/{k}": v for k, v in train.items()}, **evaluation, "step": float(done)}
         state = None
         if isinstance(inst, Checkpointable):  # the last one too: the trained model, for the best trial
-            state = pickle.dumps({"step": done, "state": inst.state_dict()})
+            state = pickle.dumps({"step": done, "state": inst.state_dict(), "metrics": last})
         extra = {CURVE_KEY: json.dumps(curve)} if curve else {}
         if untold:
             extra[DEVICE_KEY], untold = untold, None  # with the first report only

@@ -57,6 +57,8 @@ BAD = [
     pytest.param(GOOD.replace("num_trials: 4", "num_trials: 0"), r"search.num_trials: num_trials must be > 0", id="no-trials"),
     pytest.param(GOOD.replace("fixed: {steps: 20}", "fixed: {steps: 20, lr: 0.1}"), r"lr is both searched", id="searched-and-fixed"),
     pytest.param(GOOD.replace("sampler: tpe", "sampler: grid"), r"grid sampler needs categorical or int", id="grid-with-float"),
+    pytest.param(GOOD.replace("num_trials: 4}", "num_trials: 4, max_concurrent: 2, early_stopping: {type: hyperband}}"),
+                 r"search.max_concurrent: hyperband pauses trials .* max_concurrent \(2\) < num_trials \(4\)", id="hyperband-concurrency"),
     pytest.param(GOOD.replace("sampler: tpe", "sampler: annealing_zz"), r"sweep.yaml:4: search.sampler: 'annealing_zz' is not one of 'tpe', 'random'", id="invalid-choice-echoed"),
     pytest.param(GOOD.replace("mode: min", "mode: minimise"), r"sweep.yaml:3: objective.mode: 'minimise' is not one of 'min' or 'max'", id="invalid-mode-echoed"),
 ]

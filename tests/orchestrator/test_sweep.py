@@ -204,7 +204,7 @@ def test_every_early_stopping_scheduler_accounts_for_every_trial(tmp_path, sched
         name: es-{scheduler}
         workload: quadratic
         objective: {{metric: val/loss, mode: min}}
-        search: {{sampler: random, seed: 0, num_trials: 4, max_concurrent: 2,
+        search: {{sampler: random, seed: 0, num_trials: 4, max_concurrent: {4 if scheduler == "hyperband" else 2},
                   early_stopping: {{type: {scheduler}, grace_period: 5, reduction_factor: 2}}}}
         parameters: {{lr: {{type: float, low: 0.001, high: 0.3, log: true}}}}
         fixed: {{steps: 20, eval_every: 5}}

@@ -89,3 +89,11 @@ def test_device_follows_the_gpus_ray_assigned(monkeypatch):
     import os
 
     assert os.environ["CUDA_VISIBLE_DEVICES"] == ("0" if torch.cuda.is_available() else "1")
+
+
+def test_a_trial_restored_from_its_final_report_reports_it_again():
+    whole = ListReporter()
+    last = run(plan(), {}, whole)
+    again = ListReporter(checkpoint=whole.checkpoints[-1])  # HyperBand or PBT paused it at its end
+    assert run(plan(), {}, again) == last
+    assert again.results == [last] and again.checkpoints == []
