@@ -28,7 +28,14 @@ class _ConstantEvaluate(WorkloadTestCase):
 
     def workload(self):
         real = super().workload()
-        return dataclasses.replace(real, build=lambda cfg, device: _Frozen(real.build(cfg, device)))
+        return dataclasses.replace(real, build=lambda cfg, device: _Frozen(real.build(cfg, device)), checkpointable=False)
+
+
+class _UndeclaredNoState(_ConstantEvaluate):
+    """No state_dict, yet registered as checkpointable: the flag is wrong."""
+
+    def workload(self):
+        return dataclasses.replace(super().workload(), checkpointable=True)
 
 
 class _Honest(WorkloadTestCase):
@@ -48,3 +55,8 @@ def test_the_real_workload_passes_the_same_check():
 def test_a_workload_without_state_dict_is_skipped_with_a_reason():
     with pytest.raises(pytest.skip.Exception, match="offers no state_dict"):
         _ConstantEvaluate().test_state_dict_round_trip()
+
+
+def test_a_wrong_checkpointable_flag_fails_the_suite():
+    with pytest.raises(AssertionError, match="register it with checkpointable=False"):
+        _UndeclaredNoState().test_state_dict_round_trip()
