@@ -137,10 +137,9 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             step = int(metrics.get("step", result.get("training_iteration", 0)))
             if isinstance(result.get(DEVICE_KEY), str):
                 recorder.trial_tags(trial.trial_id, {"seqlab.device": result[DEVICE_KEY]})
-            for at, values in read_curve(result):
-                if at != step:  # the report itself carries the training metrics of its step
-                    recorder.trial_result(trial.trial_id, values, at)
-            recorder.trial_result(trial.trial_id, metrics, step)
+            # the report's own step comes with the report's metrics, not from its curve
+            curve = [(at, values) for at, values in read_curve(result) if at != step]
+            recorder.trial_results(trial.trial_id, [*curve, (step, metrics)])
             self.outcomes[trial.trial_id] = TrialOutcome(trial.trial_id, self._params(trial), "running", metrics)
             self._update_best()
             self._changed()

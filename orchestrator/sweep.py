@@ -240,7 +240,8 @@ def run_tune(
     name_of = trial_name or (lambda number, config: f"{name}-{number}")
     bridge, stopper = make_bridge(recorder, counts, metric, mode, steps_of, max_trial_duration, max_failed_trials,
                               on_change, name_of)
-    if hasattr(scheduler, "on_exploit"):
+    pbt = hasattr(scheduler, "on_exploit")
+    if pbt:
         scheduler.on_exploit = bridge.on_exploit
 
     if resume:
@@ -272,7 +273,7 @@ def run_tune(
                 storage_path=str(runs_dir),
                 failure_config=tune.FailureConfig(max_failures=max_failures),
                 # PBT restores a trial from another's checkpoint, maybe several reports later: keep them all
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=None if hasattr(scheduler, "on_exploit") else 1),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=None if pbt else 1),
                 callbacks=[bridge, JsonLoggerCallback()],  # result.json lets a resumed run read old trials
                 stop=stopper,
                 verbose=0,

@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import orchestrator
 
@@ -182,8 +182,12 @@ class Recorder:
         self._queue.put(job)
 
     def trial_result(self, trial_id: str, metrics: Mapping[str, float], step: int) -> None:
+        self.trial_results(trial_id, [(step, metrics)])
+
+    def trial_results(self, trial_id: str, points: Iterable[tuple[int, Mapping[str, float]]]) -> None:
+        """Metrics at several steps (a report's training curve), queued as one batch."""
         now = int(time.time() * 1000)
-        rows = [(k, float(v), now, step) for k, v in metrics.items()]
+        rows = [(k, float(v), now, step) for step, metrics in points for k, v in metrics.items()]
         self._queue.put(lambda: self._pending_metrics.setdefault(trial_id, []).extend(rows))
 
     def trial_finished(self, trial_id: str, outcome: str, error: str | None = None) -> None:
