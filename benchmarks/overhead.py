@@ -1,16 +1,18 @@
-"""Seqlab's own cost: CLI start-up, and 50 no-op trials through `seqlab run` vs plain Ray Tune.
+"""Seqlab's own cost: CLI start-up, and sweeps through `seqlab run` vs plain Ray Tune.
 
-Both sides run as fresh processes (each starts its own Ray), with the same Optuna TPE search,
+Cases: 50 and 500 no-op trials, and 40 trials that each sleep 1 s (ideal: 20 s at concurrency
+2). Both sides run as fresh processes (each starts its own Ray), with the same Optuna TPE search,
 the same concurrency (2) and actor reuse; Seqlab's side also records every trial in MLflow
-(SQLite). Aim: ratio ≤ 1.10.
+(SQLite) and the study in Optuna's journal. Aims (issue #20): ratio ≤ 1.15 on the no-op cases,
+≤ 1.25× the ideal on the sleeping one.
 
-    python benchmarks/overhead.py [--trials 50] [--repeats 1] [--out benchmarks/results/foundation.md]
+    python benchmarks/overhead.py [--cases 50,500,40x1] [--out benchmarks/results/overhead.md]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +36,12 @@ import optuna
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
+SLEEP = float(sys.argv[3])
+
 def noop(config):
+    if SLEEP:
+        import time
+        time.sleep(SLEEP)
     tune.report({"val/loss": (config["lr"] - 0.1) ** 2, "step": 1})
 
 ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
@@ -56,7 +63,7 @@ workload: quadratic
 objective: {metric: val/loss, mode: min}
 search: {sampler: tpe, seed: 0, num_trials: TRIALS, max_concurrent: 2}
 parameters: {lr: {type: float, low: 1.0e-3, high: 0.3, log: true}}
-fixed: {steps: 1, eval_every: 1, dim: 2}
+fixed: {steps: 1, eval_every: 1, dim: 2, sleep_s: SLEEP}
 """
 
 
@@ -66,14 +73,28 @@ def timed(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
+CASES = {"50": (50, 0.0), "500": (500, 0.0), "40x1": (40, 1.0)}  # name -> (trials, seconds each)
+
+
+def run_case(trials: int, sleep: float) -> tuple[float, float]:
+    """(plain Tune seconds, seqlab seconds) for one case, side by side."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "plain.py").write_text(PLAIN)
+        (work / "noop.yaml").write_text(SWEEP.replace("TRIALS", str(trials)).replace("SLEEP", str(sleep)))
+        plain = timed([sys.executable, "plain.py", str(trials), str(work / "tune"), str(sleep)], work)
+        ours = timed([sys.executable, "-m", "orchestrator.cli", "run", "noop.yaml", "--num-cpus", "2"], work)
+    return plain, ours
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trials", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--cases", default="50,500,40x1", help=f"comma-separated, of {', '.join(CASES)}")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     seqlab = [sys.executable, "-m", "orchestrator.cli"]
     root = Path(__file__).resolve().parents[1]
+    load_before = os.getloadavg()[0]
 
     cli = {
         "seqlab --help": min(timed([*seqlab, "--help"], root) for _ in range(3)),
@@ -81,24 +102,24 @@ def main(argv: list[str] | None = None) -> None:
             timed([*seqlab, "validate", "sweeps/quickstart.yaml"], root) for _ in range(3)
         ),
     }
-    plain_times, seqlab_times = [], []
-    for _ in range(args.repeats):
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            (work / "plain.py").write_text(PLAIN)
-            (work / "noop.yaml").write_text(SWEEP.replace("TRIALS", str(args.trials)))
-            plain_times.append(timed([sys.executable, "plain.py", str(args.trials), str(work / "tune")], work))
-            seqlab_times.append(timed([*seqlab, "run", "noop.yaml", "--num-cpus", "2"], work))
-    plain, ours = statistics.median(plain_times), statistics.median(seqlab_times)
+    rows = [f"| `{k}` | {v:.2f} s | | |" for k, v in cli.items()]
+    for name in args.cases.split(","):
+        trials, sleep = CASES[name]
+        plain, ours = run_case(trials, sleep)
+        what = f"{trials} trials of {sleep:g} s" if sleep else f"{trials} no-op trials"
+        rows.append(f"| {what}, plain Ray Tune + OptunaSearch | {plain:.1f} s | | |")
+        if sleep:
+            ideal = trials * sleep / 2
+            rows.append(f"| {what}, `seqlab run` (with MLflow) | {ours:.1f} s | {ours / plain:.2f} | "
+                        f"{ours / ideal:.2f}× the ideal {ideal:.0f} s (aim ≤ 1.25; Tune alone {plain / ideal:.2f}×) |")
+        else:
+            rows.append(f"| {what}, `seqlab run` (with MLflow) | {ours:.1f} s | {ours / plain:.2f} | aim ≤ 1.15 |")
     lines = [
-        f"Machine: {describe()}",
+        f"Machine: {describe()}; load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after.",
         "",
-        "| what | wall time |",
-        "|---|---|",
-        *(f"| `{k}` | {v:.2f} s |" for k, v in cli.items()),
-        f"| {args.trials} no-op trials, plain Ray Tune + OptunaSearch | {plain:.1f} s |",
-        f"| {args.trials} no-op trials, `seqlab run` (with MLflow) | {ours:.1f} s |",
-        f"| ratio seqlab / plain (aim ≤ 1.10) | {ours / plain:.2f} |",
+        "| what | wall time | seqlab / plain | note |",
+        "|---|---|---|---|",
+        *rows,
     ]
     text = "\n".join(lines) + "\n"
     print(text)

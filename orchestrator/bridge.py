@@ -45,6 +45,7 @@ class TrialOutcome:
     metrics: dict[str, float]
     error: str | None = None
     checkpoint: str | None = None  # folder of the trial's last Tune checkpoint, if it kept one
+    retries: int = 0  # times it failed and was started again (limits.max_failures), from its checkpoint
 
 
 @dataclass
@@ -94,6 +95,7 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             self.stop_reason: str | None = None
             self.running: set[str] = set()  # a paused trial (HyperBand, PBT) starts again: count it once
             self.exploits: dict[str, int] = {}
+            self.retries: dict[str, int] = {}
             self._last_draw = 0.0
 
         def __reduce__(self):  # Tune pickles its run config; this driver's live state stays here
@@ -124,7 +126,10 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             recorder.trial_result(trial.trial_id, {"pbt/exploits": float(k)}, step)
 
         def on_trial_recover(self, iteration, trials, trial, **info):
+            """A failed trial Tune starts again (``max_failures``): from its last checkpoint."""
             self.started_at[trial.trial_id] = time.monotonic()
+            n = self.retries[trial.trial_id] = self.retries.get(trial.trial_id, 0) + 1
+            recorder.trial_tags(trial.trial_id, {"seqlab.retries": str(n)})
 
         def on_trial_restore(self, iteration, trials, trial, **info):
             self.started_at[trial.trial_id] = time.monotonic()
@@ -155,7 +160,8 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             metrics = done.metrics if done else {}
             finished = int(metrics.get("step", 0)) >= max_steps(trial.config)
             outcome = "completed" if finished else "pruned"
-            self.outcomes[trial.trial_id] = TrialOutcome(trial.trial_id, self._params(trial), outcome, metrics)
+            self.outcomes[trial.trial_id] = TrialOutcome(trial.trial_id, self._params(trial), outcome, metrics,
+                                                         retries=self.retries.get(trial.trial_id, 0))  # fmt: skip
             recorder.trial_finished(trial.trial_id, outcome)
             self.running.discard(trial.trial_id)
             counts.running = len(self.running)
@@ -170,7 +176,8 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             if timed_out:
                 error = f"trial exceeded max_trial_duration ({duration:g} s) and was ended\n\n{error or ''}"
             self.outcomes[trial.trial_id] = TrialOutcome(
-                trial.trial_id, self._params(trial), outcome, done.metrics if done else {}, error
+                trial.trial_id, self._params(trial), outcome, done.metrics if done else {}, error,
+                retries=self.retries.get(trial.trial_id, 0),
             )
             recorder.trial_finished(trial.trial_id, outcome, error)
             self.running.discard(trial.trial_id)

@@ -2,8 +2,9 @@
 
 A claim file names arms (workload + fixed config), three disjoint seed sets, the paper's claim
 as expectations over the arms' final metrics (grammar in :mod:`orchestrator.expr`), sanity
-checks on the setup, and caveats. ``run_claim`` runs every arm × seed of one seed set as one Tune
-run, records a parent MLflow run tagged with the verdict, and returns the evidence. The verdict
+checks on the setup, and caveats. ``orchestrator.claim_run.run_claim`` runs every arm × seed of one
+seed set as one Tune run, records a parent MLflow run tagged with the verdict, and returns the
+evidence. The verdict
 is PASS only when every trial completed and every expectation and sanity check holds; a failed,
 timed-out or missing trial makes it INCOMPLETE; a claim that does not reproduce is a FAIL with
 its numbers, not something to hide. The board is rendered by :mod:`orchestrator.board`."""
@@ -11,16 +12,16 @@ its numbers, not something to hide. The board is rendered by :mod:`orchestrator.
 from __future__ import annotations
 
 import json
+import math
 import statistics
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from orchestrator.expr import Expectation, ExprError, check, parse
-from orchestrator.spec import Resources, Strict, Tracking, spec_hash
+from orchestrator.spec import Resources, Strict, Tracking
 from orchestrator.yamlio import SpecError, load_model
 
 
@@ -103,8 +104,12 @@ class ClaimSpec(Strict):
         if not self.expect:
             raise ValueError("expect must list at least one expectation (the paper's claim)")
         for where, texts in (("expect", self.expect), ("sanity", self.sanity)):
-            for text in texts:
-                unknown = sorted(parse(text).arms() - set(self.arms))
+            for index, text in enumerate(texts):
+                try:
+                    parsed = parse(text)
+                except ExprError as err:
+                    raise ValueError(f"{where}.{index}: {err}") from None
+                unknown = sorted(parsed.arms() - set(self.arms))
                 if unknown:
                     raise ValueError(
                         f"{where}: expectation {text!r} names unknown arm(s) {', '.join(unknown)} (arms: {', '.join(self.arms)})"
@@ -232,8 +237,13 @@ class ClaimResult:
         series = self.values.get(arm, {}).get(self.metric, [])
         if not series:
             return None
-        std = statistics.stdev(series) if len(series) > 1 else 0.0
-        return statistics.fmean(series), std, len(series)
+        if not all(math.isfinite(x) for x in series):  # a diverged seed; statistics.stdev raises on NaN/inf
+            return math.nan, math.nan, len(series)
+        try:
+            std = statistics.stdev(series) if len(series) > 1 else 0.0
+            return statistics.fmean(series), std, len(series)
+        except OverflowError:  # values near the float limit: as good as diverged
+            return math.nan, math.nan, len(series)
 
     def per_seed(self, arm: str) -> list[tuple[int, float]]:
         """(seed, value of the claim's metric) for each completed seed of ``arm``."""
@@ -299,111 +309,6 @@ def judge(
         sanity=sanity, seeds=seeds, seeds_done=seeds_done, seed_set=seed_set, reason=reason,
         caveats=list(spec.caveats), arm_order=list(spec.arms),
     )
-
-
-def run_claim(
-    spec: ClaimSpec,
-    text: str,
-    *,
-    runs_dir: Path,
-    fresh: bool = True,
-    on_change: Callable | None = None,
-    num_cpus: int | None = None,
-    seed_set: str = "evaluation",
-    seeds: list[int] | None = None,
-    source: str | Path | None = None,
-) -> ClaimResult:
-    """Run all arms × seeds of one seed set as one Tune run and judge the claim.
-
-    Args:
-        seed_set: ``calibration``, ``evaluation`` or ``holdout``: which of the file's seed lists
-            to run; it names the MLflow parent run (``claim-<name>`` for evaluation,
-            ``claim-<name>-<seed_set>`` otherwise) and is tagged on it.
-        seeds: run these seeds instead of the set's own (still labelled ``seed_set``).
-        source: the claim file, to record the git commit it was read at.
-    """
-    from orchestrator import sweep, tracking
-    from orchestrator.runs import prepare_folder
-    from orchestrator.trial import TrialPlan
-
-    if seed_set not in SEED_SETS:
-        raise ValueError(f"seed_set must be one of {', '.join(SEED_SETS)}, got {seed_set!r}")
-    seeds = list(seeds or spec.seed_set(seed_set))
-    started = time.monotonic()
-    digest = spec_hash(text)
-    commit = source_commit(source) if source else "unknown"
-    sweep.ensure_ray(num_cpus)
-    sweep.check_resources(spec.resources.cpu, spec.resources.gpu)
-    label = spec.name + ("" if seed_set == "evaluation" else f"-{seed_set}")  # seqlab compare <label>
-    name = f"claim-{label}"
-    _, key = prepare_folder(runs_dir, name, resume=False, fresh=fresh, digest=digest)
-    workloads = sorted({arm.workload for arm in spec.arms.values()})
-    recorder = tracking.Recorder(
-        spec.tracking.uri or tracking.default_uri(runs_dir),
-        spec.tracking.experiment or "claims",
-        name,
-        tags={
-            **tracking.run_tags("claim", label, ",".join(workloads), digest),
-            "seqlab.paper": spec.paper[:250], "seqlab.seed_set": seed_set,
-            "seqlab.seeds": ",".join(map(str, seeds)), "seqlab.commit": commit,
-        },
-        artifacts={"claim.yaml": text},
-        resume_key=key,
-        artifact_root=runs_dir / "artifacts",
-    )
-    plan = TrialPlan(
-        workload=workloads[0],
-        cpus=spec.resources.cpu,
-        arms={arm_name: (arm.workload, dict(arm.fixed)) for arm_name, arm in spec.arms.items()},
-        log_every=spec.tracking.log_every,
-    )
-    try:
-        outcome = sweep.run_tune(
-            name=name,
-            plan=plan,
-            runs_dir=runs_dir,
-            recorder=recorder,
-            param_space={"arm": {"grid_search": list(spec.arms)}, "seed": {"grid_search": seeds}},
-            max_concurrent=spec.max_concurrent,
-            cpu=spec.resources.cpu,
-            gpu=spec.resources.gpu,
-            on_change=on_change,
-            trial_name=lambda number, config: f"{config['arm']}/seed{config['seed']}",
-        )
-    except BaseException:
-        recorder.finish("KILLED")
-        raise
-    values: dict[str, dict[str, list[float]]] = {arm: {} for arm in spec.arms}
-    seeds_done: dict[str, list[int]] = {arm: [] for arm in spec.arms}
-    failed = []
-    for trial in sorted(outcome.trials, key=lambda t: (str(t.params.get("arm")), t.params.get("seed", 0))):
-        arm, seed = trial.params.get("arm"), trial.params.get("seed")
-        if trial.outcome != "completed" or spec.metric not in trial.metrics:
-            why = trial.outcome if trial.outcome != "completed" else f"no {spec.metric} reported"
-            failed.append(f"{arm} seed {seed}: {why}")
-            continue
-        seeds_done.setdefault(arm, []).append(seed)
-        for metric, value in trial.metrics.items():
-            values.setdefault(arm, {}).setdefault(metric, []).append(value)
-    result = judge(
-        spec, values, failed, time.monotonic() - started, seeds=seeds, seeds_done=seeds_done, seed_set=seed_set
-    )
-    result.budgets, result.spec_hash, result.commit = budgets(spec), digest, commit
-    result.tracking_uri = recorder.uri
-    metrics = {}
-    for arm in spec.arms:
-        summary = result.summary(arm)
-        if summary:
-            metrics[f"{arm}/mean"], metrics[f"{arm}/std"] = summary[0], summary[1]
-        metrics[f"{arm}/seeds_done"] = float(len(seeds_done.get(arm, [])))
-    recorder.parent_metrics(metrics)
-    parent = recorder.finish(
-        "FINISHED",
-        tags={"seqlab.verdict": result.verdict, "seqlab.verdict_reason": result.reason[:500]},
-        artifacts={"claim-result.json": result.to_json()},
-    )
-    result.parent_run_id = parent.run_id if parent else None
-    return result
 
 
 def discover(folder: Path) -> list[Path]:

@@ -44,15 +44,24 @@ def _unseen(spec, seeds: list[int] | None, option: str) -> None:
               "evaluation seeds; a holdout run needs unseen seeds")
 
 
-def _run_one(spec, text, path: Path, *, runs_dir: Path, num_cpus, seed_set: str, seeds=None):
-    from orchestrator.claims import run_claim
+def _run_one(spec, text, path: Path, *, runs_dir: Path, num_cpus, holdout: bool = False, seeds=None,
+             calibrate: bool = False):
+    """One claim (and its holdout) in this process, with a live progress line."""
+    from orchestrator.claim_run import run_claim
+    from orchestrator.claim_run import run_with_holdout
     from orchestrator.progress import Progress
 
-    label = f"claim {spec.name}" + ("" if seed_set == "evaluation" else f" ({seed_set})")
-    with Progress(label, None, None) as progress:
+    with Progress(f"claim {spec.name}", None, None) as progress:
+        def holdout_label() -> None:
+            progress.title = f"claim {spec.name} (holdout)"
+
         try:
-            return run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=progress.update,
-                             num_cpus=num_cpus, seed_set=seed_set, seeds=seeds, source=path)
+            if calibrate:
+                progress.title = f"claim {spec.name} (calibration)"
+                return run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=progress.update,
+                                 num_cpus=num_cpus, seed_set="calibration", source=path)  # fmt: skip
+            return run_with_holdout(spec, text, path, runs_dir=runs_dir, num_cpus=num_cpus, holdout=holdout,
+                                    holdout_seeds=seeds, on_change=progress.update, on_holdout=holdout_label)  # fmt: skip
         except BaseException:
             progress.stop()
             raise
@@ -87,10 +96,8 @@ def register(app, quiet_libraries) -> None:
         from orchestrator.report import print_claim
 
         try:
-            result = _run_one(spec, text, file, runs_dir=runs_dir, num_cpus=num_cpus,
-                              seed_set="calibration" if calibrate else "evaluation")
-            if holdout or extra:
-                result.holdout = _run_one(spec, text, file, runs_dir=runs_dir, num_cpus=num_cpus, seed_set="holdout", seeds=extra)
+            result = _run_one(spec, text, file, runs_dir=runs_dir, num_cpus=num_cpus, holdout=holdout, seeds=extra,
+                              calibrate=calibrate)
         except SpecError as err:
             _fail(str(err))
         print_claim(result)
@@ -108,6 +115,7 @@ def register(app, quiet_libraries) -> None:
         update: bool = typer.Option(False, "--update", help="Keep the report's other rows; replace only those re-run."),
         holdout: bool = typer.Option(False, "--holdout", help="Also run each claim's holdout seeds; the board gains their verdict."),
         holdout_seeds: Optional[str] = typer.Option(None, "--holdout-seeds", help="Comma-separated unseen seeds for --holdout (default: each file's holdout_seeds)."),
+        parallel: Optional[int] = typer.Option(None, "--parallel", min=1, help="Claims run at once, fanned out over the cluster (default: as many as its CPUs hold at each claim's max_concurrent; 1 runs them one after another)."),
     ) -> None:
         """Run every claim (of a family) on its evaluation seeds and print/write the board; exit 1 if any is not PASS."""
         from orchestrator.board import board_markdown, merge_board
@@ -142,23 +150,32 @@ def register(app, quiet_libraries) -> None:
         from orchestrator.machine import describe, load
 
         machine_before = describe()
+        from orchestrator.claim_run import auto_parallel
+        from orchestrator.sweep import ensure_ray
+
+        ensure_ray(num_cpus)
+        at_once = parallel or auto_parallel([spec for _, spec, _ in chosen])
         rows = []
-        for path, spec, text in chosen:
-            try:
-                result = _run_one(spec, text, path, runs_dir=runs_dir, num_cpus=num_cpus, seed_set="evaluation")
-                if holdout or extra:
-                    result.holdout = _run_one(spec, text, path, runs_dir=runs_dir, num_cpus=num_cpus, seed_set="holdout", seeds=extra)
-            except Exception as err:  # one broken claim does not hide the others' results
-                rows.append((None, path, f"{type(err).__name__}: {err}"))
-                continue
-            rows.append((result, path, ""))
-            print_claim(result)
+        if at_once == 1:
+            for path, spec, text in chosen:
+                try:
+                    result = _run_one(spec, text, path, runs_dir=runs_dir, num_cpus=num_cpus, holdout=holdout, seeds=extra)
+                except Exception as err:  # one broken claim does not hide the others' results
+                    rows.append((None, path, f"{type(err).__name__}: {err}"))
+                    continue
+                rows.append((result, path, ""))
+                print_claim(result)
+        else:
+            rows = _fanned(chosen, runs_dir=runs_dir, parallel=at_once, holdout=holdout, seeds=extra)
         board = board_markdown(rows)
         typer.echo(board)
         if report:
             stamp = time.strftime("%Y-%m-%d %H:%M")
             title = f"# Claims board{' (' + family + ')' if family else ''}, {stamp}\n\n"
             title += f"Machine: {machine_before} at the start; load average {load()} at the end.\n\n"
+            if at_once > 1:
+                title += (f"Claims ran {at_once} at a time over the cluster: each claim's seconds include "
+                          "waiting for CPUs its neighbours held.\n\n")
             if update and report.exists():
                 old = report.read_text()
                 notes = [line for line in old.splitlines() if line.startswith("Rows re-run at ")]
@@ -171,3 +188,31 @@ def register(app, quiet_libraries) -> None:
             typer.echo(f"board written to {report}")
         if any(r is None or r.verdict != "PASS" for r, _, _ in rows):
             raise typer.Exit(1)
+
+
+def _fanned(chosen, *, runs_dir: Path, parallel: int, holdout: bool, seeds) -> list:
+    """Claims fanned out ``parallel`` at a time; each one's result printed as it ends."""
+    from orchestrator.bridge import Counts
+    from orchestrator.claim_run import fan_out
+    from orchestrator.progress import Progress
+    from orchestrator.report import print_claim
+
+    counts = Counts(total=len(chosen), running=min(parallel, len(chosen)))
+    with Progress(f"claims, {parallel} at a time", None, None) as progress:
+        progress.update(counts)
+
+        def done(row, running: int) -> None:
+            result, path, problem = row
+            counts.running = running
+            if result is not None and result.verdict == "PASS":
+                counts.completed += 1
+            else:
+                counts.failed += 1
+            if result is not None:
+                print_claim(result)
+            else:
+                typer.echo(f"{path.stem}: {problem}", err=True)
+            progress.update(counts)
+
+        return fan_out(chosen, runs_dir=runs_dir, parallel=parallel, holdout=holdout, holdout_seeds=seeds,
+                       on_done=done)  # fmt: skip

@@ -41,6 +41,9 @@ COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+MAX_DEPTH = 100  # nesting an expectation may use (brackets, abs, minus signs)
+
+
 class ExprError(ValueError):
     """An expectation that does not parse, or names an arm that does not exist."""
 
@@ -117,6 +120,12 @@ class _Parser:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0  # open brackets and leading minus signs, bounded so evaluate() cannot recurse too deep
+
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise ExprError(f"nested more than {MAX_DEPTH} deep (brackets, abs or minus signs) in {self.text[:60]!r}")
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -158,7 +167,10 @@ class _Parser:
     def unary(self) -> Node:
         if self.peek() and self.peek()[1] == "-":
             self.take()
-            return Neg(self.unary())
+            self.nest()
+            node = Neg(self.unary())
+            self.depth -= 1
+            return node
         return self.atom()
 
     def atom(self) -> Node:
@@ -171,14 +183,18 @@ class _Parser:
             return Num(float(value))
         if value == "(":
             self.take()
+            self.nest()
             node = self.sum()
             self.take(")")
+            self.depth -= 1
             return node
         if kind == "name" and value == "abs":
             self.take()
             self.take("(")
+            self.nest()
             node = self.sum()
             self.take(")")
+            self.depth -= 1
             return Abs(node)
         if kind == "name" and value in STATS:
             self.take()
@@ -197,7 +213,10 @@ class _Parser:
 
 def parse(text: str) -> Expectation:
     """Parse one expectation; :class:`ExprError` says what is wrong with it."""
-    return _Parser(text).expectation()
+    try:
+        return _Parser(text).expectation()
+    except RecursionError:  # only from a caller already deep in the stack: MAX_DEPTH bounds the parser
+        raise ExprError(f"nested too deeply (brackets, abs or minus signs) in {text[:60]!r}") from None
 
 
 Values = Mapping[str, Mapping[str, Sequence[float]]]  # arm -> metric -> one value per seed
@@ -212,7 +231,12 @@ def evaluate(node: Node, values: Values, default_metric: str) -> float:
         series = list(values.get(node.arm, {}).get(metric, []))
         if not series:
             raise ExprError(f"arm {node.arm!r} has no results for {metric!r}")
-        return STATS[node.fn](series)
+        if not all(math.isfinite(x) for x in series):  # a diverged seed: statistics.stdev would raise
+            raise ExprError(f"arm {node.arm!r} has a non-finite {metric!r} ({', '.join(f'{x:g}' for x in series)})")
+        try:
+            return STATS[node.fn](series)
+        except OverflowError:
+            raise ExprError(f"{node.fn}({node.arm}) overflows on {metric!r}") from None
     if isinstance(node, Abs):
         return abs(evaluate(node.arg, values, default_metric))
     if isinstance(node, Neg):

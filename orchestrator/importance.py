@@ -21,7 +21,8 @@ def importances(
     ``({}, reason)`` when there is too little to say anything.
 
     ``trials`` carry ``params``, ``metrics`` and ``status`` (:class:`orchestrator.compare.Trial`);
-    ``declared`` is the sweep file's ``parameters`` block (only those are searched parameters).
+    ``declared`` is the sweep file's ``parameters`` block (only those are searched parameters);
+    each one's distribution is the search's own (:func:`orchestrator.search.distributions`).
     """
     import optuna
 
@@ -31,7 +32,8 @@ def importances(
         return {}, f"{len(done)} completed trials report {metric}: importances need at least {MIN_TRIALS}"
     if len(varied) < 2:
         return {}, f"{len(varied)} searched parameter(s) varied: importances compare at least 2"
-    distributions = {p: _distribution(declared[p], [t.params[p] for t in done if p in t.params]) for p in varied}
+    known = sweep_distributions(declared)
+    distributions = {p: known.get(p) or _spanning([t.params[p] for t in done if p in t.params]) for p in varied}
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize" if mode == "max" else "minimize")
     for t in done:
@@ -56,16 +58,30 @@ def _evaluators(seed: int) -> list[tuple[str, Any]]:
     return found
 
 
-def _distribution(spec: Any, seen: list[Any]) -> Any:
-    """The sweep's distribution for a parameter (its YAML block), or one spanning what was seen."""
+def sweep_distributions(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """The Optuna distributions the search drew from, for a sweep file's ``parameters`` block.
+
+    Parsed as ``seqlab run`` parses it; a block that no longer validates (a sweep logged by an
+    older Seqlab) gives ``{}``, and each parameter's range is then taken from what was seen.
+    """
+    from types import SimpleNamespace
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from orchestrator.search import distributions
+    from orchestrator.spec import SweepSpec
+
+    block = TypeAdapter(SweepSpec.model_fields["parameters"].annotation)  # the sweep file's own parameter types
+    try:
+        return distributions(SimpleNamespace(parameters=block.validate_python(dict(parameters))))
+    except ValidationError:
+        return {}
+
+
+def _spanning(seen: list[Any]) -> Any:
+    """A distribution spanning the values seen: numbers as a float range, else the choices."""
     import optuna.distributions as od
 
-    if isinstance(spec, Mapping) and spec.get("type") == "float":
-        return od.FloatDistribution(float(spec["low"]), float(spec["high"]), log=bool(spec.get("log", False)))
-    if isinstance(spec, Mapping) and spec.get("type") == "int":
-        return od.IntDistribution(int(spec["low"]), int(spec["high"]), step=int(spec.get("step", 1)), log=bool(spec.get("log", False)))
-    if isinstance(spec, Mapping) and spec.get("type") == "categorical":
-        return od.CategoricalDistribution(list(spec["values"]))
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seen):
         return od.FloatDistribution(float(min(seen)), float(max(seen)))
     return od.CategoricalDistribution(sorted({str(v) for v in seen}))

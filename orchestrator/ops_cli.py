@@ -82,7 +82,7 @@ def register(app) -> None:
 
     @app.command()
     def submit(
-        file: Path = typer.Argument(..., help="Sweep, job or claim YAML inside the working directory."),
+        file: Path = typer.Argument(..., help="Sweep, job or claim YAML, or a folder of claims (a board), inside the working directory."),
         address: Optional[str] = ADDRESS,
         force: bool = typer.Option(False, "--force", help="Submit even if this sweep was submitted before (starts it over)."),
         resume: bool = typer.Option(False, "--resume", help="Continue the sweep's earlier run on the cluster."),

@@ -71,6 +71,20 @@ def _evaluate(engine, parts, micro_size: int, data_parallel: int, data_rank: int
     return float(value.item()) / dist.get_world_size()
 
 
+def check_visible_gpu(use_gpu: bool) -> None:
+    """A rank given a GPU must see one: DeepSpeed would otherwise fail deep inside, or not at all.
+
+    Ray Train sets each worker's ``CUDA_VISIBLE_DEVICES`` (to the GPUs of its node's workers, so
+    NCCL can reach them); this only checks that torch sees them.
+    """
+    if not use_gpu:
+        return
+    from orchestrator.devices import require_visible_gpu
+
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES", "unset")
+    require_visible_gpu(f"this pipeline rank was given a GPU (CUDA_VISIBLE_DEVICES={visible})")
+
+
 def run_rank(config: dict[str, Any], rank: int, report, restore_dir: str | None = None) -> None:
     """Train one rank of the pipeline described by ``config`` (the dict run_job builds).
 
@@ -79,6 +93,7 @@ def run_rank(config: dict[str, Any], rank: int, report, restore_dir: str | None 
     only during the call. ``restore_dir`` is a merged checkpoint of all ranks to resume from.
     """
     os.environ.setdefault("DS_ACCELERATOR", "cuda" if config["use_gpu"] else "cpu")
+    check_visible_gpu(config["use_gpu"])
     import deepspeed
     import torch
     from deepspeed.runtime.pipe import LayerSpec, PipelineModule

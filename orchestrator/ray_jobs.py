@@ -74,11 +74,32 @@ class Submission:
 
 
 def describe_file(path: Path) -> tuple[str, str, str]:
-    """(kind, name, workload) of a sweep, job or claim file, validated as ``seqlab run`` would."""
+    """(kind, name, workload) of a sweep, job or claim file, validated as ``seqlab run`` would.
+
+    A folder is a board: every claim file in it, validated, named ``board-<folder>``.
+    """
     from orchestrator.files import load_any, workload_of
 
+    if path.is_dir():
+        from orchestrator.claims import discover, load_claim
+
+        claims = discover(path)
+        if not claims:
+            raise SpecError(f"{path} is a folder with no claim files (*.yaml) in it")
+        workloads = sorted({w for claim in claims for w in workload_of("claim", load_claim(claim)[0]).split(",")})
+        return "board", f"board-{path.resolve().name}", ",".join(workloads)
     kind, spec, _ = load_any(path, check=False)
     return kind, spec.name, workload_of(kind, spec)
+
+
+def _entrypoint(kind: str, name: str, rel: str, mode: str, runs_dir: str) -> str:
+    """The job's command line: ``seqlab run``/``claim``/``claims`` as the file's kind needs."""
+    if kind == "board":  # the board's Markdown lands in the runs folder beside its runs
+        return (f"python -m orchestrator.cli claims --dir {_quote(rel)} --runs-dir {runs_dir} "
+                f"--report {runs_dir}/{name}.md")
+    command = "claim" if kind == "claim" else "run"
+    flags = {"new": "", "resume": " --resume", "fresh": " --fresh" if kind != "claim" else ""}[mode]
+    return f"python -m orchestrator.cli {command} {_quote(rel)}{flags} --runs-dir {runs_dir}"
 
 
 def build_submission(file: Path, *, working_dir: Path, runs_dir: str, mlflow_uri: str | None,
@@ -90,11 +111,9 @@ def build_submission(file: Path, *, working_dir: Path, runs_dir: str, mlflow_uri
         rel = file.resolve().relative_to(working_dir)
     except ValueError:
         raise SpecError(f"{file} is outside the working directory {working_dir} that the job packages") from None
-    if kind == "claim" and mode == "resume":
-        raise SpecError("a claim cannot be resumed; --force runs it again")
-    command = "claim" if kind == "claim" else "run"
-    flags = {"new": "", "resume": " --resume", "fresh": " --fresh" if kind != "claim" else ""}[mode]
-    entrypoint = f"python -m orchestrator.cli {command} {_quote(rel.as_posix())}{flags} --runs-dir {runs_dir}"
+    if kind in ("claim", "board") and mode == "resume":
+        raise SpecError(f"a {kind} cannot be resumed; --force runs it again")
+    entrypoint = _entrypoint(kind, name, rel.as_posix(), mode, runs_dir)
     env_vars = {"PYTHONUNBUFFERED": "1", "RAY_AUTH_MODE": "token"}
     if mlflow_uri:
         env_vars["MLFLOW_TRACKING_URI"] = mlflow_uri
@@ -143,7 +162,7 @@ def submit(file: Path, *, address: str, working_dir: Path, runs_dir: str | None 
     # A cluster brought up again has no record of the jobs before it, but their run folders
     # remain on this machine: the job would fail at once, so say so now (claims always start anew).
     folder = Path(os.path.expandvars(runs_dir)).expanduser() / sub.metadata["seqlab.sweep"]
-    if not earlier and ours and sub.metadata["seqlab.kind"] != "claim" and mode == "new" and folder.is_absolute():
+    if not earlier and ours and sub.metadata["seqlab.kind"] not in ("claim", "board") and mode == "new" and folder.is_absolute():
         if folder.is_dir() and any(folder.iterdir()):
             raise ClusterError(f"'{sub.metadata['seqlab.sweep']}' already has a run in {folder} (from an earlier cluster): "
                                "--resume continues it, --force starts it over")  # fmt: skip

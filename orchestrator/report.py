@@ -25,7 +25,9 @@ def print_sweep_summary(outcome: RunOutcome, metric: str, mode: str) -> None:
     tally: dict[str, int] = {}
     for t in outcome.trials:
         tally[t.outcome] = tally.get(t.outcome, 0) + 1
-    console.print("trials: " + ", ".join(f"{n} {k}" for k, n in sorted(tally.items())))
+    retried = [t for t in outcome.trials if t.retries]
+    again = f" ({len(retried)} retried {sum(t.retries for t in retried)} time(s) after failures)" if retried else ""
+    console.print("trials: " + ", ".join(f"{n} {k}" for k, n in sorted(tally.items())) + again)
     for t in outcome.trials:
         if t.outcome in ("failed", "timeout") and t.error:
             last = [line for line in t.error.strip().splitlines() if line.strip()][-1:]

@@ -26,7 +26,8 @@ def prepare_folder(runs_dir: Path, name: str, *, resume: bool, fresh: bool, dige
     marker = folder / MARKER
     if resume:
         if not marker.exists():
-            raise SpecError(f"nothing to resume: {folder} holds no Seqlab run of '{name}'")
+            raise SpecError(f"nothing to resume: {folder} holds no Seqlab run of '{name}' "
+                            "(it never started): run it without --resume")
         info = json.loads(marker.read_text())
         if info.get("spec_hash") != digest:
             raise SpecError(
@@ -75,6 +76,10 @@ def run_sweep(
     else:
         sweep.check_resources(cpu, gpu)
     folder, key = prepare_folder(runs_dir, spec.name, resume=resume, fresh=fresh, digest=digest)
+    if resume and not sweep.can_restore(folder):
+        # stopped after the folder was made but before Tune stored anything: no trial had
+        # started, so start them now, in the same folder and under the same MLflow parent
+        resume = False
     uri = spec.tracking.uri or tracking.default_uri(runs_dir)
     recorder = tracking.Recorder(
         uri,
@@ -182,7 +187,8 @@ def run_job_file(job_spec, text: str, *, runs_dir: Path, resume: bool = False, o
         artifact_root=runs_dir / "artifacts",
     )
     trial_id = "job"
-    recorder.trial_started(trial_id, job_spec.name, {**job_spec.config, **job_spec.parallelism.model_dump()})
+    recorder.trial_started(trial_id, job_spec.name, {**job_spec.config, **job_spec.parallelism.model_dump()},
+                           tags={"seqlab.device": "cuda" if job_spec.resources.gpu > 0 else "cpu"})  # each rank checks it sees its GPU
 
     def on_report(metrics: dict[str, float], step: int) -> None:
         recorder.trial_result(trial_id, metrics, step)

@@ -213,7 +213,7 @@ class SweepSpec(Strict):
     def _coherent(self) -> "SweepSpec":
         overlap = sorted(set(self.parameters) & set(self.fixed))
         if overlap:
-            raise ValueError(f"{', '.join(overlap)} is both searched (parameters) and fixed")
+            raise ValueError(f"fixed.{overlap[0]}: {', '.join(overlap)} is both searched (parameters) and fixed")
         multi = isinstance(self.objective, list)
         if multi and len(self.objective) < 2:
             raise ValueError("objective: a list needs at least two metrics (or give one mapping)")

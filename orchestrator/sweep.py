@@ -199,6 +199,13 @@ def _trainable(config: dict[str, Any], plan: TrialPlan) -> None:
     trial.run(plan, config, _TuneReporter(), workdir)
 
 
+def can_restore(path: Path) -> bool:
+    """Whether ``path`` holds a Tune experiment that ``run_tune(resume=True)`` can continue."""
+    from ray import tune
+
+    return tune.Tuner.can_restore(str(path.resolve()))
+
+
 def run_tune(
     *,
     name: str,
@@ -235,6 +242,10 @@ def run_tune(
     runs_dir = runs_dir.resolve()
     path = runs_dir / name
     trainable = tune.with_resources(tune.with_parameters(_trainable, plan=plan), {"cpu": cpu, "gpu": gpu})
+    # Tune registers a trainable under its name, once per Ray job: runs sharing a job (a board's
+    # claims fanned out as tasks of one driver) must not share a name, or the last registered
+    # plan would train every run's trials. The name is fixed per run, as restoring checks it.
+    trainable._name = f"seqlab-{name}"
     counts = Counts(total=num_samples * _grid_size(param_space))
     steps_of = lambda config: int(plan.resolve(config)[1].get("steps", 0)) or _default_steps(plan, config)  # noqa: E731
     name_of = trial_name or (lambda number, config: f"{name}-{number}")
@@ -245,7 +256,7 @@ def run_tune(
         scheduler.on_exploit = bridge.on_exploit
 
     if resume:
-        if not tune.Tuner.can_restore(str(path)):
+        if not can_restore(path):
             raise SpecError(f"nothing to resume: no Tune experiment in {path}")
         tuner = tune.Tuner.restore(str(path), trainable, resume_unfinished=True, resume_errored=False)
         # Callbacks and stoppers are live objects of this driver: attach them anew.

@@ -4,10 +4,16 @@ One parent run per sweep (or claim), one nested child run per trial. Calls are q
 single writer thread sends them, batching metrics with ``log_batch`` (the stock per-metric
 logger manages about 7 results/s on SQLite; batching keeps up with Tune). Nothing here imports
 Ray: :mod:`orchestrator.sweep` forwards Tune's trial events to :class:`Recorder`.
+
+When the store is unavailable (a SQLite file locked past MLflow's own busy wait, a tracking
+server down), the writer warns once and retries the same write until it lands or
+``SEQLAB_TRACKING_RETRY_S`` (default 600 s) has passed; metrics wait in memory meanwhile, so
+nothing reported during an outage is dropped. Every write is safe to repeat.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import subprocess
@@ -20,6 +26,24 @@ from typing import Any, Callable, Iterable, Mapping
 import orchestrator
 
 DEFAULT_RUNS_DIR = Path("seqlab-runs")
+RETRY_S = 600.0  # how long one write is retried while the store is unavailable (SEQLAB_TRACKING_RETRY_S)
+_TRANSIENT_CODES = {"TEMPORARILY_UNAVAILABLE", "INTERNAL_ERROR", "REQUEST_LIMIT_EXCEEDED", "SERVICE_UNDER_MAINTENANCE"}
+log = logging.getLogger("seqlab")
+
+
+def is_transient(err: BaseException) -> bool:
+    """Whether a failed MLflow call may succeed when repeated: a locked or unreachable store."""
+    if isinstance(err, OSError):  # refused or reset connections (requests' errors are OSErrors)
+        return True
+    return getattr(err, "error_code", None) in _TRANSIENT_CODES
+
+
+def _http_retries_short(uri: str) -> None:
+    """MLflow's REST client retries an unreachable server for minutes, silently; ours warns first."""
+    if uri.startswith(("http://", "https://")):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
 
 
 def default_uri(runs_dir: Path = DEFAULT_RUNS_DIR) -> str:
@@ -94,10 +118,14 @@ class Recorder:
         self.uri = uri
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._pending_metrics: dict[str, list[tuple[str, float, int, int]]] = {}
+        self._pending_tags: dict[str, dict[str, str]] = {}  # trial id -> tags to send with its next batch
         self._child: dict[str, str] = {}
         self._errors: list[str] = []
+        self._outages: list[str] = []
+        self._retry_s = float(os.environ.get("SEQLAB_TRACKING_RETRY_S", RETRY_S))
         self._ready = threading.Event()
         self.parent: ParentInfo | None = None
+        _http_retries_short(uri)
         self._thread = threading.Thread(target=self._work, name="seqlab-mlflow", daemon=True)
         self._thread.start()
         self._queue.put(lambda: self._open(experiment, run_name, dict(tags), dict(artifacts or {}), resume_key, artifact_root))
@@ -107,55 +135,78 @@ class Recorder:
         while True:
             job = self._queue.get()
             if job is None:
-                self._flush_metrics()
+                self._attempt(self._flush_metrics)
                 return
+            self._attempt(job)
+            if self._queue.empty():
+                self._attempt(self._flush_metrics)
+
+    def _attempt(self, job: Callable[[], None]) -> None:
+        """Run one write; while the store is unavailable, warn once and repeat it (with backoff).
+
+        A write that fails for any other reason, or past the retry window, is reported in
+        :attr:`errors`; a tracking hiccup never takes the sweep down.
+        """
+        started, delay, last = time.monotonic(), 0.5, None
+        while True:
             try:
                 job()
-            except Exception as err:  # a tracking hiccup must not take the sweep down
-                self._errors.append(f"{type(err).__name__}: {err}")
-            if self._queue.empty():
-                self._flush_metrics()
+                break
+            except Exception as err:
+                last = f"{type(err).__name__}: {_first_line(err)}"
+                waited = time.monotonic() - started
+                if not is_transient(err) or waited > self._retry_s:
+                    self._errors.append(last + (f" (gave up after {waited:.0f} s)" if waited > self._retry_s else ""))
+                    self._ready.set()
+                    return
+                if delay == 0.5:
+                    log.warning("MLflow store %s unavailable (%s); retrying, results wait in memory", self.uri, last)
+                time.sleep(delay)
+                delay = min(2 * delay, 5.0)
+        if last is not None:
+            waited = time.monotonic() - started
+            self._outages.append(f"MLflow store unavailable for {waited:.0f} s ({last}); every write was retried, none lost")
+            log.warning("MLflow store back after %.0f s; nothing was dropped", waited)
 
     def _open(self, experiment, run_name, tags, artifacts, resume_key, artifact_root) -> None:
-        try:
-            self.client = client_for(self.uri)
-            exp_id = ensure_experiment(self.client, experiment, artifact_root)
-            existing = self.client.search_runs(
-                [exp_id], filter_string=f"tags.`seqlab.resume_key` = '{resume_key}'", max_results=1
-            )
-            if existing:
-                run_id = existing[0].info.run_id
-                self.client.update_run(run_id, status="RUNNING")
-                for child in self.client.search_runs(
-                    [exp_id], filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'", max_results=10000
-                ):
-                    trial_id = child.data.tags.get("seqlab.trial_id")
-                    if trial_id:
-                        self._child[trial_id] = child.info.run_id
-            else:
-                run = self.client.create_run(exp_id, run_name=run_name, tags={**tags, "seqlab.resume_key": resume_key})
-                run_id = run.info.run_id
-                for name, text in artifacts.items():
-                    self.client.log_text(run_id, text, name)
-            self.parent = ParentInfo(run_id=run_id, experiment_id=exp_id, uri=self.uri)
-        finally:
-            self._ready.set()
+        self.client = client_for(self.uri)
+        exp_id = ensure_experiment(self.client, experiment, artifact_root)
+        existing = self.client.search_runs(
+            [exp_id], filter_string=f"tags.`seqlab.resume_key` = '{resume_key}'", max_results=1
+        )
+        if existing:
+            run_id = existing[0].info.run_id
+            self.client.update_run(run_id, status="RUNNING")
+            for child in self.client.search_runs(
+                [exp_id], filter_string=f"tags.`mlflow.parentRunId` = '{run_id}'", max_results=10000
+            ):
+                trial_id = child.data.tags.get("seqlab.trial_id")
+                if trial_id:
+                    self._child[trial_id] = child.info.run_id
+        else:
+            run = self.client.create_run(exp_id, run_name=run_name, tags={**tags, "seqlab.resume_key": resume_key})
+            run_id = run.info.run_id
+        self.parent = ParentInfo(run_id=run_id, experiment_id=exp_id, uri=self.uri)
+        self._ready.set()
+        if not existing:
+            for name, text in artifacts.items():  # retried on their own: a retry must not create a second run
+                self._attempt(lambda name=name, text=text: self.client.log_text(run_id, text, name))
 
     def _flush_metrics(self) -> None:
-        from mlflow.entities import Metric
+        """Send each trial's queued metrics and tags, one ``log_batch`` per run (≤ 1000 rows each)."""
+        from mlflow.entities import Metric, RunTag
 
-        for trial_id, rows in list(self._pending_metrics.items()):
+        for trial_id in list(set(self._pending_metrics) | set(self._pending_tags)):
             run_id = self._child.get(trial_id)
-            if not rows or run_id is None:
+            rows = self._pending_metrics.setdefault(trial_id, [])
+            tags = self._pending_tags.setdefault(trial_id, {})
+            if run_id is None:
                 continue
-            self._pending_metrics[trial_id] = []
-            for start in range(0, len(rows), 1000):
-                chunk = rows[start : start + 1000]
-                metrics = [Metric(key, value, ts, step) for key, value, ts, step in chunk]
-                try:
-                    self.client.log_batch(run_id, metrics=metrics)
-                except Exception as err:
-                    self._errors.append(f"log_batch: {err}")
+            while rows or tags:  # rows leave the queue only once sent: a failed batch is sent again
+                metrics = [Metric(key, value, ts, step) for key, value, ts, step in rows[:1000]]
+                self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
+                del rows[:1000]
+                tags.clear()
 
     # -- events (called from the driver's Tune thread; never block on MLflow) --------------
     def trial_started(self, trial_id: str, name: str, params: Mapping[str, Any], tags: Mapping[str, str] | None = None) -> None:
@@ -165,19 +216,18 @@ class Recorder:
             if trial_id in self._child:
                 self.client.update_run(self._child[trial_id], status="RUNNING")
                 return
-            from mlflow.entities import Param, RunTag
+            from mlflow.entities import Param
 
             run = self.client.create_run(
                 self.parent.experiment_id,
                 run_name=name,
-                tags={"mlflow.parentRunId": self.parent.run_id, "seqlab.trial_id": trial_id, **(tags or {})},
+                tags={"mlflow.parentRunId": self.parent.run_id, "seqlab.trial_id": trial_id,
+                      "seqlab.status": "running", **(tags or {})},  # fmt: skip
             )
             self._child[trial_id] = run.info.run_id
-            self.client.log_batch(
-                run.info.run_id,
-                params=[Param(k, str(v)[:6000]) for k, v in params.items()],
-                tags=[RunTag("seqlab.status", "running")],
-            )
+            params_batch = [Param(k, str(v)[:6000]) for k, v in params.items()]
+            # retried on its own, now (not queued last: the run may finish before the queue drains)
+            self._attempt(lambda: self.client.log_batch(run.info.run_id, params=params_batch))
 
         self._queue.put(job)
 
@@ -197,25 +247,19 @@ class Recorder:
             run_id = self._child.get(trial_id)
             if run_id is None:
                 return
-            self._flush_metrics()
+            self._pending_tags.setdefault(trial_id, {})["seqlab.status"] = outcome
+            self._flush_metrics()  # the last metrics and the status in one batch
             if error:
                 self.client.log_text(run_id, error, "traceback.txt")
-            self.client.set_tag(run_id, "seqlab.status", outcome)
             status = "FINISHED" if outcome in ("completed", "pruned") else "FAILED"
             self.client.set_terminated(run_id, status=status)
 
         self._queue.put(job)
 
     def trial_tags(self, trial_id: str, tags: Mapping[str, str]) -> None:
-        """Set tags on a trial's child run (e.g. the device it trained on)."""
-
-        def job() -> None:
-            run_id = self._child.get(trial_id)
-            if run_id is not None:
-                for key, value in tags.items():
-                    self.client.set_tag(run_id, key, value)
-
-        self._queue.put(job)
+        """Set tags on a trial's child run (e.g. the device it trained on), with its next batch."""
+        tags = {key: str(value) for key, value in tags.items()}
+        self._queue.put(lambda: self._pending_tags.setdefault(trial_id, {}).update(tags))
 
     def trial_checkpoint(self, trial_id: str, folder: str, limit_mb: float = 200.0) -> str:
         """Log a trial's checkpoint folder as its child run's ``checkpoint/`` artifacts.
@@ -273,7 +317,13 @@ class Recorder:
 
     @property
     def errors(self) -> list[str]:
-        return list(self._errors)
+        """Writes that were lost, then outages that were ridden out (one line each)."""
+        return list(self._errors) + list(self._outages)
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 def run_tags(kind: str, name: str, workload: str, digest: str) -> dict[str, str]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Protocol
 
+from orchestrator.devices import require_visible_gpu
+
 
 #: Result key of the training curve a report carries: JSON ``[[step, {metric: value}], ...]``.
 CURVE_KEY = "seqlab_curve"
@@ -25,10 +27,6 @@ DEVICE_KEY = "seqlab_device"
 
 class NonFiniteMetric(FloatingPointError):
     """A workload reported NaN or infinity: the trial fails (and is recorded), the sweep goes on."""
-
-
-class NoVisibleGPU(RuntimeError):
-    """Ray gave the trial a GPU that torch cannot see: training on the CPU instead would be silent."""
 
 
 @dataclass(frozen=True)
@@ -86,14 +84,7 @@ def choose_device(gpu_ids: list[str], uses_torch: bool) -> str:
     if not gpu_ids or not uses_torch:
         return "cpu"
     os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpu_ids)  # before torch first touches CUDA
-    import torch
-
-    if not torch.cuda.is_available():
-        raise NoVisibleGPU(
-            f"this trial was given GPU {','.join(gpu_ids)} but torch {torch.__version__} sees no GPU "
-            f"(CUDA build: {torch.version.cuda or 'none'}): install a CUDA build of torch on the GPU nodes, "
-            "or set resources.gpu: 0"
-        )
+    require_visible_gpu(f"this trial was given GPU {','.join(gpu_ids)}")
     return "cuda"
 
 
@@ -131,13 +122,16 @@ def run_pipelined(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter
     name, values = plan.resolve(params)
     objective = load(name).metric
     last: dict[str, float] = {}
+    untold: str | None = "cuda" if (plan.worker_resources or {}).get("gpu", 0) > 0 else "cpu"  # each rank checks it
 
     def forward(metrics: dict[str, float], step: int) -> None:
-        nonlocal last
+        nonlocal last, untold
         if objective not in metrics:
             return
         last = {**_finite(metrics, f"{name} pipeline step {step}"), "step": float(step)}
-        reporter.report(last, None)
+        extra = {DEVICE_KEY: untold} if untold else {}
+        untold = None
+        reporter.report({**last, **extra}, None)
 
     job.train_pipelined_in_trial(
         name, values, plan.parallelism or {}, plan.worker_resources or {}, storage_dir=workdir, report=forward,
@@ -178,7 +172,13 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
     saved = reporter.restore()
     if saved is not None and isinstance(inst, Checkpointable):
         blob = pickle.loads(saved)
-        inst.load_state_dict(blob["state"])
+        if blob.get("config", cfg.model_dump()) != cfg.model_dump():  # another trial's, perturbed (PBT)
+            from workloads.training import retuning
+
+            with retuning():
+                inst.load_state_dict(blob["state"])
+        else:
+            inst.load_state_dict(blob["state"])
         start = blob["step"]
         if start >= cfg.steps:  # restored from its final report (a scheduler paused it there):
             reporter.report(blob["metrics"], None)  # say it again, or the scheduler waits for it
@@ -202,7 +202,7 @@ def run(plan: TrialPlan, params: Mapping[str, Any], reporter: Reporter, workdir:
         last = {**{f"train/{k}": v for k, v in train.items()}, **evaluation, "step": float(done)}
         state = None
         if isinstance(inst, Checkpointable):  # the last one too: the trained model, for the best trial
-            state = pickle.dumps({"step": done, "state": inst.state_dict(), "metrics": last})
+            state = pickle.dumps({"step": done, "state": inst.state_dict(), "metrics": last, "config": cfg.model_dump()})
         extra = {CURVE_KEY: json.dumps(curve)} if curve else {}
         if untold:
             extra[DEVICE_KEY], untold = untold, None  # with the first report only

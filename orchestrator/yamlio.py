@@ -23,8 +23,16 @@ class SpecError(ValueError):
     """
 
     def __init__(self, message: str, key: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+        super().__init__(_one_line(message))
         self.key = key
+
+
+_LINE_BREAKS = "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines splits at
+
+
+def _one_line(message: str) -> str:
+    """``message`` with the line breaks that a file's keys or values bring written as escapes."""
+    return "".join(repr(c)[1:-1] if c in _LINE_BREAKS else c for c in message)
 
 
 def locate(err: SpecError, source: str, text: str) -> SpecError:
@@ -39,6 +47,19 @@ def locate(err: SpecError, source: str, text: str) -> SpecError:
 
 class _Loader(yaml.SafeLoader):
     """SafeLoader that also reads 1e-4 / 5E3 as floats."""
+
+    def construct_object(self, node: Any, deep: bool = False) -> Any:
+        # PyYAML's constructors let Python's own errors escape for scalars they cannot convert
+        # (``2026-13-45`` read as a date, ``!!int abc``, an int of more than 4300 digits):
+        # turn them into a YAML error that carries the node's line.
+        try:
+            return super().construct_object(node, deep)
+        except yaml.YAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError) as err:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {str(node.value)[:40]!r} as {node.tag.rsplit(':', 1)[-1]}: {err}", node.start_mark
+            ) from None
 
 
 _Loader.add_implicit_resolver(
@@ -55,7 +76,12 @@ def read_yaml(path: str | Path) -> tuple[Any, str]:
         raise SpecError(f"{path}: no such file")
     if path.is_dir():
         raise SpecError(f"{path}: is a folder, not a YAML file")
-    text = path.read_text()
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise SpecError(f"{path}:{line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); save the file as UTF-8") from None
     return parse_yaml_text(text, str(path)), text
 
 
@@ -66,8 +92,29 @@ def parse_yaml_text(text: str, source: str) -> Any:
         mark = err.problem_mark or err.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise SpecError(f"{where}: malformed YAML: {err.problem or err.context}") from None
+    except yaml.reader.ReaderError as err:  # a control character: no mark, only a position
+        line = text.count("\n", 0, err.position) + 1
+        raise SpecError(f"{source}:{line}: malformed YAML: character #x{err.character:04x} is not allowed in YAML") from None
     except yaml.YAMLError as err:
-        raise SpecError(f"{source}: malformed YAML: {err}") from None
+        raise SpecError(f"{source}: malformed YAML: {' '.join(str(err).split())}") from None
+    except RecursionError:
+        raise SpecError(f"{source}:{_deepest_line(text)}: malformed YAML: nested too deeply") from None
+
+
+def _deepest_line(text: str) -> int:
+    """Line (1-based) where nesting first passes 100 levels; PyYAML's parser is not recursive."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > 100:
+                    return event.start_mark.line + 1
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return 1
 
 
 def key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -148,6 +195,8 @@ def validation_message(err: Any, model: Any, source: str, text: str, data: Any =
     lines = key_lines(text)
     errors = err.errors()
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    if first["type"] == "invalid_key" or first["loc"][-1:] == ("[key]",):  # `false:`, `1:` or `null:` as a key
+        return _invalid_key_message(first, lines, source, data)
     loc = _clean_loc(first["loc"], data)
     key = ".".join(loc) or "(top level)"
     line = None
@@ -166,7 +215,37 @@ def validation_message(err: Any, model: Any, source: str, text: str, data: Any =
     if first["type"] in ("literal_error", "enum"):
         return f"{where}: {key}: {first['input']!r} is not one of {first['ctx']['expected']}"
     message = first["msg"].removeprefix("Value error, ")
+    if not loc:  # a check between keys (a model validator): its message starts with the key it is about
+        lead = re.match(r"[A-Za-z_]\w*(?:\.\w+)*", message)
+        path = tuple(lead[0].split(".")) if lead else ()
+        line = next((lines[path[:d]] for d in range(len(path), 0, -1) if path[:d] in lines), None)
+        if lead and (line or path[0] in getattr(model, "model_fields", {})):
+            return f"{source}:{line}: {message}" if line else f"{source}: {message}"
     return f"{where}: {key}: {message}"
+
+
+def _reads_as(written: str, value: Any) -> bool:
+    try:
+        loaded = yaml.load(written, Loader=_Loader)
+    except yaml.YAMLError:
+        return False
+    return type(loaded) is type(value) and loaded == value
+
+
+def _invalid_key_message(error: dict, lines: dict[tuple[str, ...], int], source: str, data: Any) -> str:
+    """A key YAML read as a number, boolean or null: name it and its line."""
+    # a model's field names: (..., key); a dict[str, ...]'s keys: (..., key, "[key]")
+    parent = _clean_loc(error["loc"][:-1] if error["type"] == "invalid_key" else error["loc"][:-2], data)
+    key = error["input"]
+    line = None
+    for path, at in lines.items():  # key_lines holds keys as written: find the one that reads as ``key``
+        if path[:-1] == parent and _reads_as(path[-1], key):
+            line = at
+            break
+    line = line or lines.get(parent)
+    where = f"{source}:{line}" if line else source
+    under = f" under '{'.'.join(parent)}'" if parent else ""
+    return f"{where}: key '{key}'{under} is not a string (keys are names; quote it if it is one)"
 
 
 def parse_model(data: Any, model: type[M], *, what: str, source: str, text: str = "") -> M:

@@ -5,8 +5,32 @@ the caller's module, never at ``seqlab list`` time."""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
-from typing import Any
+from typing import Any, Iterator
+
+# Set while a trial restores a checkpoint saved under other hyperparameters (a PBT exploit).
+_RETUNING: contextvars.ContextVar[bool] = contextvars.ContextVar("retuning", default=False)
+
+
+@contextlib.contextmanager
+def retuning() -> Iterator[None]:
+    """Restores inside this block keep the optimisers' hyperparameters of the new Config.
+
+    A population-based-training exploit restores another trial's checkpoint into a model
+    built from a perturbed Config. The optimiser's state dict carries the donor's learning
+    rate (and momentum, weight decay, ...), which would silently undo the perturbation. Inside
+    this block :func:`load_training_state` keeps the per-parameter state (moments, step counts)
+    from the checkpoint and the hyperparameters from the optimiser as built now; a schedule
+    keeps its position, rescaled to the new base learning rate. The orchestrator enters it when
+    the checkpoint's Config differs from the trial's; a plain resume restores everything.
+    """
+    token = _RETUNING.set(True)
+    try:
+        yield
+    finally:
+        _RETUNING.reset(token)
 
 
 def cosine_schedule(opt: Any, steps: int, floor: float = 0.0) -> Any:
@@ -60,9 +84,12 @@ def load_training_state(state: dict, model: Any, opt: Any, sched: Any = None, **
     if sched is None and "sched" in state:
         raise KeyError("checkpoint has a 'sched' entry but no schedule was given to restore it into")
     _load(model, state["model"], "model")
+    fresh = _hyperparameters(opt) if _RETUNING.get() else None
     _load(opt, state["opt"], "opt")
     if sched is not None:
         _load(sched, state["sched"], "sched")
+    if fresh is not None:
+        _retune(opt, sched, fresh)
     for key, target in extra.items():
         _load(target, state[key], key)
     return {k: v for k, v in state.items() if k not in expected}
@@ -82,3 +109,31 @@ def _load(obj: Any, saved: Any, what: str) -> None:
             o.load_state_dict(saved[name])
     else:
         obj.load_state_dict(saved)
+
+
+def _optimisers(opt: Any) -> list[Any]:
+    return list(opt.values()) if isinstance(opt, dict) else [opt]
+
+
+def _hyperparameters(opt: Any) -> list[list[dict]]:
+    """Each optimiser's param groups without their parameters, as built from the Config."""
+    return [[{k: v for k, v in group.items() if k != "params"} for group in o.param_groups] for o in _optimisers(opt)]
+
+
+def _retune(opt: Any, sched: Any, fresh: list[list[dict]]) -> None:
+    """Put the new Config's hyperparameters on restored optimisers (see :func:`retuning`).
+
+    A group's learning rate is the new base rate times where the restored schedule stands
+    (``lr / initial_lr`` of the checkpoint; 1 without a schedule)."""
+    for o, groups in zip(_optimisers(opt), fresh):
+        for group, new in zip(o.param_groups, groups):
+            base = new.get("initial_lr", new.get("lr"))
+            position = group["lr"] / group["initial_lr"] if group.get("initial_lr") else 1.0
+            group.update(new)
+            if base is not None:
+                group["lr"] = base * position
+                if "initial_lr" in group:
+                    group["initial_lr"] = base
+    for s in _optimisers(sched) if sched is not None else []:
+        if hasattr(s, "base_lrs"):
+            s.base_lrs = [group.get("initial_lr", group["lr"]) for group in s.optimizer.param_groups]

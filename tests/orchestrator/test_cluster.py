@@ -181,6 +181,64 @@ def test_a_sweep_whose_run_folder_exists_is_refused_before_it_is_submitted(local
     assert all(j["job_id"] != "seqlab-ops-leftover" for j in ray_jobs.jobs(local["ray"]["dashboard"]))
 
 
+BOARD_CLAIM = """\
+name: ops-board-{k}
+paper: "probe paper"
+metric: val/loss
+calibration_seeds: [100]
+seeds: [0, 1]
+max_concurrent: 1
+arms:
+  bowl: {{workload: quadratic, fixed: {{steps: 4, eval_every: 2}}}}
+expect:
+  - "mean(bowl) < 1.0e9"
+"""
+
+
+def test_a_folder_of_claims_is_submitted_as_one_board_job(workdir):
+    board = workdir / "board"
+    board.mkdir(exist_ok=True)
+    for k in range(2):
+        (board / f"c{k}.yaml").write_text(BOARD_CLAIM.format(k=k))
+    sub = ray_jobs.build_submission(board, working_dir=workdir, runs_dir="/r", mlflow_uri=None)
+    assert sub.entrypoint == "python -m orchestrator.cli claims --dir board --runs-dir /r --report /r/board-board.md"
+    assert sub.metadata["seqlab.kind"] == "board" and sub.metadata["job_name"] == "board-board"
+    assert sub.job_id == "seqlab-board-board" and sub.metadata["seqlab.workload"] == "quadratic"
+    from orchestrator.yamlio import SpecError
+
+    with pytest.raises(SpecError, match="a board cannot be resumed"):
+        ray_jobs.build_submission(board, working_dir=workdir, runs_dir="/r", mlflow_uri=None, mode="resume")
+    empty = workdir / "empty-board"
+    empty.mkdir(exist_ok=True)
+    with pytest.raises(SpecError, match="no claim files"):
+        ray_jobs.build_submission(empty, working_dir=workdir, runs_dir="/r", mlflow_uri=None)
+    (board / "c9.yaml").write_text(BOARD_CLAIM.format(k=9).replace("quadratic", "no_such_workload"))
+    with pytest.raises(SpecError, match="no_such_workload"):  # every claim is checked before anything is sent
+        ray_jobs.build_submission(board, working_dir=workdir, runs_dir="/r", mlflow_uri=None)
+    (board / "c9.yaml").unlink()
+
+
+def test_a_submitted_board_fans_its_claims_out_and_writes_the_board(local, workdir):
+    board = workdir / "board"
+    board.mkdir(exist_ok=True)
+    for k in range(2):
+        (board / f"c{k}.yaml").write_text(BOARD_CLAIM.format(k=k))
+    result = CliRunner().invoke(app, ["submit", str(board), "--working-dir", str(workdir)])
+    assert result.exit_code == 0, result.output
+    address = local["ray"]["dashboard"]
+    status = ray_jobs.wait(address, "seqlab-board-board", timeout=300)
+    assert status == "SUCCEEDED", ray_jobs.logs(address, "seqlab-board-board")[-3000:]
+    text = (Path(local["runs_dir"]) / "board-board.md").read_text()
+    assert "2 at a time" in text  # 2 CPUs, claims one trial wide
+    assert text.count("| PASS") >= 2 and "c0" in text and "c1" in text
+
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(local["mlflow"]["url"])
+    parents = client.search_runs([e.experiment_id for e in client.search_experiments()], "tags.`seqlab.kind` = 'claim'")
+    assert {"claim-ops-board-0", "claim-ops-board-1"} <= {run.info.run_name for run in parents}
+
+
 def test_a_failed_jobs_reason_is_its_drivers_last_error_line():
     message = ("Job entrypoint command failed with exit code 2, last available logs (truncated to 20,000 chars):\n"
                "2026-12-05 INFO starting\nseqlab: 'ops-probe' already has a run in /r/ops-probe: pass --resume\n")

@@ -42,7 +42,8 @@ def store(ray_local, tmp_path_factory):
     """A sweep and a claim run in-process, tracked in one SQLite MLflow store."""
     import os
 
-    from orchestrator.claims import load_claim, run_claim
+    from orchestrator.claim_run import run_claim
+    from orchestrator.claims import load_claim
     from orchestrator.runs import run_sweep
     from orchestrator.spec import parse_sweep
     from orchestrator.tracking import default_uri
@@ -174,3 +175,21 @@ def test_importances_say_why_when_there_is_too_little(store, tmp_path):
 
     few = [compare.Trial("r", "t", "completed", {"lr": 0.1, "momentum": 0.0}, {"val/loss": 1.0})] * 3
     assert importances(few, "val/loss", "min", {"lr": {}, "momentum": {}}) == ({}, "3 completed trials report val/loss: importances need at least 4")
+
+
+def test_importance_replays_trials_in_the_searchs_own_distributions():
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    from orchestrator.importance import sweep_distributions
+    from orchestrator.search import distributions
+    from orchestrator.spec import parse_sweep
+
+    block = {"lr": {"type": "float", "low": 1.0e-3, "high": 0.3, "log": True},
+             "H": {"type": "categorical", "values": [16, 32]}, "n": {"type": "int", "low": 1, "high": 9, "step": 2}}  # fmt: skip
+    found = sweep_distributions(block)
+    assert found == {"lr": FloatDistribution(1.0e-3, 0.3, log=True), "H": CategoricalDistribution([16, 32]),
+                     "n": IntDistribution(1, 9, step=2)}  # fmt: skip
+    sweep = parse_sweep({"name": "x", "workload": "quadratic", "objective": {"metric": "val/loss", "mode": "min"},
+                         "parameters": block})  # fmt: skip
+    assert found == distributions(sweep)
+    assert sweep_distributions({"lr": {"type": "floaty"}}) == {}  # an old or broken block: ranges come from the trials

@@ -8,7 +8,6 @@ sets CUDA_VISIBLE_DEVICES). The probe workload reports its CUDA_VISIBLE_DEVICES
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from orchestrator.spec import parse_sweep
 from orchestrator.yamlio import SpecError
+from tests.ray_views import node_of_pid, trial_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,31 +59,13 @@ def _run(spec, text, tmp_path, monkeypatch):
     return run_sweep(spec, text, runs_dir=tmp_path / "runs")
 
 
-def _results(outcome) -> dict[str, list[dict]]:
-    """Tune's per-trial result.json lines (they carry the trial process's pid)."""
-    out = {}
-    for path in outcome.path.glob("*/result.json"):
-        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        if rows:
-            out[rows[0]["trial_id"]] = rows
-    return out
-
-
-def _node_of_pid() -> dict[int, str]:
-    """pid -> node id of every actor the cluster ran, dead or alive (Ray's GCS actor table)."""
-    import ray
-
-    table = ray._private.state.actors()  # noqa: SLF001 - the GCS view; no dashboard needed
-    return {a["Pid"]: a["Address"]["NodeID"] for a in table.values() if a.get("Pid")}
-
-
 def test_gpu_trials_land_only_on_gpu_nodes_each_with_its_own_device(nodes, tmp_path, monkeypatch):
     _, gpu, cpu = nodes
     spec, text = _spec("multinode-gpu", resources={"cpu": 1, "gpu": 1})
     outcome = _run(spec, text, tmp_path, monkeypatch)
     assert sorted(t.outcome for t in outcome.trials) == ["completed"] * 4
-    results = _results(outcome)
-    where = _node_of_pid()
+    results = trial_rows(outcome)
+    where = node_of_pid()
     placed = {tid: where[rows[-1]["pid"]] for tid, rows in results.items()}
     assert set(placed.values()) == {gpu.node_id}, f"GPU trials ran on {placed}; cpu node is {cpu.node_id}"
     masks = {tid: rows[-1]["env/cuda_visible_devices"] for tid, rows in results.items()}
@@ -124,39 +106,3 @@ def test_resource_check_counts_the_node_types_the_autoscaler_may_add(nodes, monk
     monkeypatch.delenv("SEQLAB_CLUSTER_CONFIG")
     with pytest.raises(SpecError, match="cpu: 8"):
         check_resources(8, 1)
-
-
-def test_a_worker_node_removed_mid_sweep_has_its_trials_rescheduled(nodes, tmp_path, monkeypatch):
-    import ray
-
-    cluster, gpu, _ = nodes
-    victim = cluster.add_node(num_cpus=1, object_store_memory=80 * 1024**2)
-    cluster.wait_for_nodes()
-    spec, text = _spec(
-        "multinode-lose-node",
-        search={"sampler": "random", "seed": 1, "num_trials": 4, "max_concurrent": 4},  # 4 CPUs in all: one trial must land on the victim
-        fixed={"steps": 10, "eval_every": 2, "sleep_s": 0.5},
-        limits={"max_failures": 3},
-    )
-    box: dict = {}
-    runner = threading.Thread(target=lambda: box.update(outcome=_run(spec, text, tmp_path, monkeypatch)), daemon=True)
-    runner.start()
-    hit = None
-    deadline = time.monotonic() + 180
-    while hit is None and time.monotonic() < deadline and runner.is_alive():
-        table = ray._private.state.actors()  # noqa: SLF001
-        busy = [a for a in table.values() if a["State"] == "ALIVE" and a["Address"]["NodeID"] == victim.node_id
-                and "ImplicitFunc" in a.get("ActorClassName", "") + a.get("Name", "")]  # fmt: skip
-        if busy:
-            time.sleep(1.5)  # let it report (and checkpoint) once
-            hit = busy[0]
-            cluster.remove_node(victim)
-        time.sleep(0.3)
-    assert hit is not None, "no trial ever ran on the node to be removed"
-    runner.join(timeout=300)
-    assert not runner.is_alive()
-    outcome = box["outcome"]
-    assert len(outcome.trials) == 4
-    assert sorted(t.outcome for t in outcome.trials) == ["completed"] * 4
-    assert all(t.metrics["step"] == 10 for t in outcome.trials)
-    assert ray._private.state.actors(hit["ActorID"])["State"] == "DEAD"  # noqa: SLF001

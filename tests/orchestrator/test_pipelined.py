@@ -8,6 +8,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from mlflow.tracking import MlflowClient
 
 SEQLAB = [sys.executable, "-m", "orchestrator.cli"]
@@ -55,6 +57,7 @@ def test_a_job_file_runs_as_a_pipeline_and_lands_in_mlflow(tmp_path):
     [parent], [child] = family(client, "jobs")
     assert parent.info.status == "FINISHED" and parent.data.tags["seqlab.kind"] == "job"
     assert child.data.params["pipeline_stages"] == "2" and child.data.params["micro_batches"] == "2"
+    assert child.data.tags["seqlab.device"] == "cpu"
     steps = [m.step for m in client.get_metric_history(child.info.run_id, "train/loss")]
     assert steps == [1, 2, 3, 4]
     assert [m.step for m in client.get_metric_history(child.info.run_id, "val/loss")] == [2, 4]
@@ -68,7 +71,7 @@ def test_a_sweep_with_a_parallelism_block_runs_each_trial_as_a_pipeline(tmp_path
     [parent], children = family(client, "tiny-psweep")
     assert sorted(c.data.params["micro_batches"] for c in children) == ["1", "2"]
     for child in children:
-        assert child.data.tags["seqlab.status"] == "completed"
+        assert child.data.tags["seqlab.status"] == "completed" and child.data.tags["seqlab.device"] == "cpu"
         assert [m.step for m in client.get_metric_history(child.info.run_id, "val/loss")] == [2, 4]
 
 
@@ -84,3 +87,16 @@ def test_zero_stage_2_in_a_sweep_is_a_validation_error(tmp_path):
     proc = subprocess.run([*SEQLAB, "validate", "sweep.yaml"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 2
     assert "parallelism.zero_stage: zero_stage must be 0 or 1" in proc.stderr
+
+
+def test_a_pipeline_rank_given_a_gpu_torch_cannot_see_fails_naming_it(monkeypatch):
+    import torch
+
+    from orchestrator.pipeline_worker import check_visible_gpu
+    from orchestrator.devices import NoVisibleGPU
+
+    check_visible_gpu(False)  # a CPU rank is not checked
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # this machine's truth, made explicit for GPU hosts
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3")
+    with pytest.raises(NoVisibleGPU, match="CUDA_VISIBLE_DEVICES=3.*resources.gpu: 0"):
+        check_visible_gpu(True)

@@ -160,6 +160,7 @@ def test_a_retried_trial_resumes_from_its_checkpoint(tmp_path):
     client, children = mlflow_children(outcome)
     steps = [m.step for m in client.get_metric_history(children[trial.trial_id].info.run_id, "val/loss")]
     assert steps == [10, 20, 30, 40]  # a restart from scratch would report 10 and 20 twice
+    assert trial.retries == 1 and children[trial.trial_id].data.tags["seqlab.retries"] == "1"
 
 
 MULTI = "objective: [{metric: val/loss, mode: min}, {metric: train/loss, mode: min}]"
@@ -183,6 +184,13 @@ def test_every_sampler_runs_its_trials(tmp_path, sampler):
     outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
     assert [t.outcome for t in outcome.trials] == ["completed"] * 3
     assert len({tuple(sorted(t.params.items())) for t in outcome.trials}) == 3  # three distinct proposals
+    import optuna
+
+    journal = tmp_path / "runs" / f"s-{sampler}" / "optuna.log"  # the study, as optuna-dashboard reads it
+    study = optuna.load_study(study_name=f"s-{sampler}", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))))  # fmt: skip
+    assert sorted(tuple(sorted(t.params.items())) for t in study.trials) == sorted(
+        tuple(sorted(t.params.items())) for t in outcome.trials)  # fmt: skip
 
 
 def test_resources_the_cluster_cannot_give_are_an_error_before_any_trial(tmp_path):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.trial import CURVE_KEY, DEVICE_KEY, ListReporter, NonFiniteMetric, NoVisibleGPU, TrialPlan, choose_device, read_curve, run
+from orchestrator.devices import NoVisibleGPU
+from orchestrator.trial import CURVE_KEY, DEVICE_KEY, ListReporter, NonFiniteMetric, TrialPlan, choose_device, read_curve, run
 
 
 def plan(**fixed) -> TrialPlan:
@@ -97,3 +98,22 @@ def test_a_trial_restored_from_its_final_report_reports_it_again():
     again = ListReporter(checkpoint=whole.checkpoints[-1])  # HyperBand or PBT paused it at its end
     assert run(plan(), {}, again) == last
     assert again.results == [last] and again.checkpoints == []
+
+
+def test_a_checkpoint_taken_over_under_a_perturbed_config_trains_at_the_new_learning_rate():
+    """PBT's exploit: the donor's weights and moments, the taker's own (perturbed) lr."""
+    import pickle
+
+    tiny = {"hidden": 16, "emb": 8, "layers": 2, "min_len": 3, "max_len": 4, "batch": 8, "steps": 4,
+            "eval_every": 2, "eval_per_length": 4, "words": 6}  # fmt: skip
+    p = TrialPlan(workload="seq2seq", fixed=tiny)
+    donor = ListReporter()
+    run(p, {"lr": 1.0e-3}, donor)
+    taker = ListReporter(checkpoint=donor.checkpoints[0])
+    run(p, {"lr": 5.0e-3}, taker)
+    assert pickle.loads(taker.checkpoints[-1])["state"]["opt"]["param_groups"][0]["lr"] == 5.0e-3
+    assert taker.results[-1]["train/loss"] != donor.results[-1]["train/loss"]
+    resumed = ListReporter(checkpoint=donor.checkpoints[0])  # a plain resume restores exactly
+    run(p, {"lr": 1.0e-3}, resumed)
+    last = {k: v for k, v in resumed.results[-1].items() if k != DEVICE_KEY}  # the device goes with a run's first report
+    assert last == {k: v for k, v in donor.results[-1].items() if k != DEVICE_KEY}

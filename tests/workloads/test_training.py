@@ -82,3 +82,41 @@ def test_training_state_round_trip_with_and_without_schedule_and_extras():
         load_training_state(plain, m2, o2, s2)
     with pytest.raises(KeyError, match="expected"):
         load_training_state(plain, {"b": m2}, o2)
+
+
+def _sgd(lr: float):
+    import torch
+    from workloads.training import cosine_schedule
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    return model, opt, cosine_schedule(opt, 10)
+
+
+def test_a_restore_while_retuning_keeps_the_new_hyperparameters_and_the_old_moments():
+    import torch
+    from workloads.training import load_training_state, retuning, training_state
+
+    model, opt, sched = _sgd(0.1)
+    for _ in range(5):  # halfway down the cosine: lr = 0.1 × 0.5
+        optimiser_step((model(torch.ones(4, 3)) ** 2).mean(), model, opt, sched)
+    state = training_state(model, opt, sched)
+    saved_lr = opt.param_groups[0]["lr"]
+    assert saved_lr == pytest.approx(0.05)
+
+    plain = _sgd(0.02)
+    load_training_state(state, *plain)  # a resume: everything as saved, the donor's lr included
+    assert plain[1].param_groups[0]["lr"] == saved_lr and plain[2].base_lrs == [0.1]
+
+    model2, opt2, sched2 = _sgd(0.02)  # a PBT exploit: built from the perturbed Config
+    with retuning():
+        load_training_state(state, model2, opt2, sched2)
+    group = opt2.param_groups[0]
+    assert group["lr"] == pytest.approx(0.02 * 0.5) and group["initial_lr"] == 0.02 and sched2.base_lrs == [0.02]
+    assert group["momentum"] == 0.9 and sched2.last_epoch == 5  # the schedule keeps its place
+    moments = [opt.state[p]["momentum_buffer"] for p in model.parameters()]
+    assert all(torch.equal(a, opt2.state[p]["momentum_buffer"]) for a, p in zip(moments, model2.parameters()))
+    optimiser_step((model2(torch.ones(4, 3)) ** 2).mean(), model2, opt2, sched2)
+    factor = 0.5 * (1 + math.cos(math.pi * 6 / 10))
+    assert opt2.param_groups[0]["lr"] == pytest.approx(0.02 * factor)  # the schedule now runs from the new base

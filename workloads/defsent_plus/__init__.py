@@ -19,14 +19,14 @@ from workloads.api import WorkloadConfig, WorkloadDef
 
 
 class Config(WorkloadConfig):
-    steps: int = Field(1300, ge=1, description="Total steps: pretrain_steps of MLM, then definition fine-tuning (mean: all MLM).")
-    eval_every: int = Field(1300, ge=1, description="Evaluate and report every this many steps.")
+    steps: int = Field(1100, ge=1, description="Total steps: pretrain_steps of MLM, then definition fine-tuning (mean: all MLM).")
+    eval_every: int = Field(1100, ge=1, description="Evaluate and report every this many steps.")
     method: Literal["mean", "defsent", "defsent_plus"] = Field(
         "defsent_plus",
         description="'mean': the pretrained LM's pooled states; 'defsent': fine-tune on single-token entries via the "
         "frozen tied embeddings; 'defsent_plus': fine-tune on all entries via isotropic name encodings.",
     )
-    pretrain_steps: int = Field(1000, ge=0, description="MLM pretraining steps (each of `batch` synthetic sentences).")
+    pretrain_steps: int = Field(800, ge=0, description="MLM pretraining steps (each of `batch` synthetic sentences).")
     pooling: Literal["mean", "cls"] = Field("mean", description="Sentence embedding: mean over non-pad states, or the CLS state.")
     isotropy: Literal["none", "normalize", "whiten"] = Field(
         "whiten", description="DefSent+: how entry encodings are processed before the cosine (then L2-normalised)."
@@ -38,15 +38,17 @@ class Config(WorkloadConfig):
     n_layers: int = Field(2, ge=1, description="Encoder blocks.")
     n_heads: int = Field(4, ge=1, description="Attention heads.")
     batch: int = Field(64, ge=2, description="Sentences (pretraining) or definitions (fine-tuning) per step.")
-    pretrain_lr: float = Field(2.0e-3, gt=0, description="AdamW learning rate of MLM pretraining (cosine decay).")
-    lr: float = Field(5.0e-4, gt=0, description="AdamW learning rate of definition fine-tuning (cosine decay).")
-    n_concepts: int = Field(1500, ge=10, description="Dictionary entries.")
-    n_features: int = Field(60, ge=4, description="Semantic features.")
-    n_categories: int = Field(30, ge=2, description="Concept prototypes (categories).")
-    proto_features: int = Field(6, ge=1, description="Features per prototype.")
-    n_synonyms: int = Field(3, ge=1, description="Interchangeable tokens per feature.")
+    pretrain_lr: float = Field(3.0e-3, gt=0, description="AdamW learning rate of MLM pretraining (cosine decay).")
+    lr: float = Field(1.0e-3, gt=0, description="AdamW learning rate of definition fine-tuning (cosine decay).")
+    warmup: int = Field(50, ge=0, description="Linear learning-rate warmup steps at the start of each phase.")
+    mask_rate: float = Field(0.3, gt=0, lt=1, description="MLM: share of the non-CLS tokens masked.")
+    n_concepts: int = Field(300, ge=10, description="Dictionary entries.")
+    n_features: int = Field(24, ge=4, description="Semantic features.")
+    n_categories: int = Field(12, ge=2, description="Concept prototypes (categories).")
+    proto_features: int = Field(5, ge=1, description="Features per prototype.")
+    n_synonyms: int = Field(2, ge=1, description="Interchangeable tokens per feature.")
     multi_share: float = Field(0.4, ge=0, lt=1, description="Share of entries with 2-3-token names.")
-    n_pieces: int = Field(300, ge=2, description="Pool of meaningless pieces multi-token names are built from.")
+    n_pieces: int = Field(60, ge=2, description="Pool of meaningless pieces multi-token names are built from.")
     n_pairs: int = Field(1000, ge=10, description="STS pairs of novel descriptions.")
 
     @model_validator(mode="after")

@@ -9,7 +9,8 @@ shared pool of meaningless pieces (the multi-token entries DefSent cannot use).
 
 Sentences (all start with CLS):
   * a *description* of a concept lists ~80 % of its features (random order, random synonyms)
-    with function words scattered in: a definition is a description of a lexicon concept;
+    with 1-3 of ``N_FUNCTION`` function words scattered in: a definition is a description of a
+    lexicon concept;
   * a pretraining sentence is a description preceded by the concept's name (70 %) or without it,
     so a masked language model learns names, synonyms and features from co-occurrence;
   * the STS benchmark pairs descriptions of *novel* concepts (not in the lexicon); the gold score
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PAD, MASK, CLS = 0, 1, 2
-N_FUNCTION = 16
+N_FUNCTION = 8
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,13 @@ class Lexicon:
 
 def make_lexicon(
     rng: np.random.Generator,
-    n_concepts: int = 1500,
-    n_features: int = 60,
-    n_categories: int = 30,
-    proto_features: int = 6,
-    n_synonyms: int = 3,
+    n_concepts: int = 300,
+    n_features: int = 24,
+    n_categories: int = 12,
+    proto_features: int = 5,
+    n_synonyms: int = 2,
     multi_share: float = 0.4,
-    n_pieces: int = 300,
+    n_pieces: int = 60,
 ) -> Lexicon:
     """A lexicon of ``n_concepts`` entries (see the module docstring)."""
     prototypes = _prototypes(rng, n_categories, n_features, proto_features)
@@ -103,7 +104,7 @@ def describe(rng: np.random.Generator, lex: Lexicon, features: np.ndarray, name:
     keep = max(1, int(round(0.8 * len(active))))
     chosen = rng.permutation(active)[:keep]
     words = [lex.feature_token(int(f), int(rng.integers(lex.n_synonyms))) for f in chosen]
-    for _ in range(int(rng.integers(2, 7))):  # function words at random places
+    for _ in range(int(rng.integers(1, 4))):  # function words at random places
         words.insert(int(rng.integers(len(words) + 1)), 3 + int(rng.integers(N_FUNCTION)))
     return [CLS, *name, *words]
 

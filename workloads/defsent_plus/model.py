@@ -21,10 +21,14 @@ from workloads.defsent_plus.lexicon import CLS, MASK, PAD
 from workloads.nn.transformer import TinyTransformer
 
 
-def make_plm(vocab: int, d_model: int, n_layers: int, n_heads: int, max_len: int) -> TinyTransformer:
+def make_plm(vocab: int, d_model: int, n_layers: int, n_heads: int, max_len: int, init_std: float = 0.1) -> TinyTransformer:
     """A bidirectional encoder whose output layer shares the token embedding matrix."""
     model = TinyTransformer(vocab, d_model, n_layers, n_heads, max_len, causal=False)
     model.head.weight = model.embed.weight  # tied: (V, d) both
+    # BERT-style small init: with N(0, 1) rows the tied logits start at std sqrt(d) (loss ~ 50)
+    torch.nn.init.normal_(model.embed.weight, std=init_std)
+    torch.nn.init.normal_(model.pos.weight, std=init_std)
+    torch.nn.init.zeros_(model.head.bias)
     return model
 
 
@@ -36,8 +40,9 @@ def mlm_loss(model: TinyTransformer, tokens: torch.Tensor, generator: torch.Gene
     noise = noise.masked_fill(~can, 2.0)
     masked = (noise < rate) | (noise == noise.min(1, keepdim=True).values)  # (B, T), ≥ 1 per row
     masked &= can
-    logits = model(tokens.masked_fill(masked, MASK))  # (B, T, V)
-    return F.cross_entropy(logits[masked], tokens[masked])
+    hidden = model.hidden(tokens.masked_fill(masked, MASK))  # (B, T, d)
+    logits = model.head(hidden[masked])  # (M, V): the tied head only where a token was masked
+    return F.cross_entropy(logits, tokens[masked])
 
 
 def pool(model: TinyTransformer, tokens: torch.Tensor, how: str = "mean") -> torch.Tensor:

@@ -7,13 +7,24 @@ Every batch is drawn from ``(seed, step)``; the lexicon and STS set from ``seed`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from workloads.defsent_plus.lexicon import definitions, make_lexicon, names_batch, pretraining_batch, sts_benchmark
 from workloads.defsent_plus.model import defsent_logits, isotropic, make_plm, mean_pairwise_cosine, mlm_loss, pool
-from workloads.training import cosine_schedule, optimiser_step
+from workloads.training import optimiser_step
+
+
+def _schedule(opt: torch.optim.Optimizer, steps: int, warmup: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warmup over ``warmup`` steps, then a half cosine from 1 to 0 at ``steps``."""
+
+    def factor(step: int) -> float:
+        return min(1.0, (step + 1) / max(1, warmup)) * 0.5 * (1.0 + math.cos(math.pi * min(step, steps) / steps))
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor)
 
 
 def _generator(*key: int) -> torch.Generator:
@@ -41,12 +52,12 @@ class DefSentRun:
         torch.manual_seed(cfg.seed)
         self.model = make_plm(self.lex.vocab, cfg.d_model, cfg.n_layers, cfg.n_heads, self.lex.max_len)
         self.pre_opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.pretrain_lr)
-        self.pre_sched = cosine_schedule(self.pre_opt, max(1, cfg.pretrain_steps if cfg.method != "mean" else cfg.steps))
+        self.pre_sched = _schedule(self.pre_opt, max(1, cfg.pretrain_steps if cfg.method != "mean" else cfg.steps), cfg.warmup)
         frozen = {id(self.model.embed.weight), id(self.model.head.bias)} if cfg.method == "defsent" else set()
         tuned = [p for p in self.model.parameters() if id(p) not in frozen]  # DefSent: tied embeddings and head frozen
         ft_steps = max(1, cfg.steps - cfg.pretrain_steps)
         self.ft_opt = torch.optim.AdamW(tuned, lr=cfg.lr)
-        self.ft_sched = cosine_schedule(self.ft_opt, ft_steps)
+        self.ft_sched = _schedule(self.ft_opt, ft_steps, cfg.warmup)
         self.entries: torch.Tensor | None = None  # DefSent+: (covered, d) isotropic name encodings
 
     # -- training ----------------------------------------------------------------------------
@@ -62,7 +73,7 @@ class DefSentRun:
         rng = np.random.default_rng([cfg.seed, step, 0])
         if cfg.method == "mean" or step < cfg.pretrain_steps:
             tokens = torch.from_numpy(pretraining_batch(rng, self.lex, cfg.batch))  # (B, T)
-            loss = mlm_loss(self.model, tokens, _generator(cfg.seed, step, 1))
+            loss = mlm_loss(self.model, tokens, _generator(cfg.seed, step, 1), cfg.mask_rate)
             return {"loss": optimiser_step(loss, self.model, self.pre_opt, self.pre_sched)}
         ft_step = step - cfg.pretrain_steps
         pool_from = self.single if cfg.method == "defsent" else self.covered

@@ -7,26 +7,20 @@ the output distribution over input positions.
 Layout: every tensor is batch-first. Sequences are ``(B, T)`` token ids or ``(B, T, F)``
 features; LSTM states are ``(h, c)``, each ``(layers, B, H)`` as ``nn.LSTM`` returns them.
 
-Decoding is written once, as free functions over a *step function*::
-
-    step(tokens: (N,) long, state) -> (log_probs: (N, V), new_state)
-
-where ``state`` is a tuple (nested tuples, lists and dicts allowed) of batch-first tensors or
-None. :func:`greedy_decode` and :func:`beam_search` only ever index the batch dimension of the
-state, so any model fits: :func:`lstm_step` builds the step function of an
-:class:`LSTMDecoder`, and a pointer network writes its own in a few lines.
+Search lives in :mod:`workloads.nn.decoding`, over a *step function*; :func:`lstm_step` builds
+the step function of an :class:`LSTMDecoder`, and a pointer network writes its own in a few
+lines. The search functions are importable from here too, as before.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-State = Any
-StepFn = Callable[[torch.Tensor, State], tuple[torch.Tensor, State]]
+from workloads.nn.decoding import StepFn
 
 
 def uniform_init_(module: nn.Module, scale: float = 0.08) -> None:
@@ -215,19 +209,6 @@ class LSTMDecoder(nn.Module):
 # -- decoding --------------------------------------------------------------------------------
 
 
-def map_state(fn: Callable[[torch.Tensor], torch.Tensor], state: State) -> State:
-    """Apply ``fn`` to every tensor in a (nested tuple / list / dict) state; None stays None."""
-    if state is None:
-        return None
-    if isinstance(state, torch.Tensor):
-        return fn(state)
-    if isinstance(state, (tuple, list)):
-        return type(state)(map_state(fn, s) for s in state)
-    if isinstance(state, dict):
-        return {k: map_state(fn, v) for k, v in state.items()}
-    raise TypeError(f"unsupported state element {type(state).__name__}")
-
-
 def lstm_state(
     hc: tuple[torch.Tensor, torch.Tensor],
     memory: torch.Tensor | None = None,
@@ -253,87 +234,3 @@ def lstm_step(decoder: LSTMDecoder) -> StepFn:
         return F.log_softmax(logits.squeeze(1), dim=-1), (h.transpose(0, 1), c.transpose(0, 1), memory, keys, mask)
 
     return step
-
-
-@torch.no_grad()
-def greedy_decode(
-    step: StepFn, state: State, start: torch.Tensor, max_len: int, *, eos: int | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pick the most likely token at every step.
-
-    Args:
-        step: the model's step function.
-        state: its initial state (batch-first tensors).
-        start: ``(B,)`` first input tokens (BOS).
-        max_len: steps to run.
-        eos: once emitted, a row keeps emitting ``eos`` at log-probability 0.
-
-    Returns:
-        tokens ``(B, max_len)`` and the summed log-probability ``(B,)`` of each row.
-    """
-    tokens, total = [], torch.zeros(start.shape[0], device=start.device)
-    prev, done = start, torch.zeros_like(start, dtype=torch.bool)
-    for _ in range(max_len):
-        logp, state = step(prev, state)  # (B, V)
-        best_logp, prev = logp.max(dim=-1)
-        if eos is not None:
-            prev = torch.where(done, torch.full_like(prev, eos), prev)
-            best_logp = torch.where(done, torch.zeros_like(best_logp), best_logp)
-            done = done | (prev == eos)
-        total = total + best_logp
-        tokens.append(prev)
-    return torch.stack(tokens, dim=1), total
-
-
-@torch.no_grad()
-def beam_search(
-    step: StepFn, state: State, start: torch.Tensor, max_len: int, beam: int, *, eos: int | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Left-to-right beam search on summed log-probability (Sutskever et al., Sec. 3.1).
-
-    Finished hypotheses (those that emitted ``eos``) keep their score and are extended with
-    ``eos`` at log-probability 0, so they compete with unfinished ones on equal terms.
-
-    Args:
-        step, state, start, max_len, eos: as :func:`greedy_decode`.
-        beam: hypotheses kept per row, K. ``beam = 1`` is greedy decoding.
-
-    Returns:
-        tokens ``(B, K, max_len)`` and scores ``(B, K)``, best hypothesis first.
-    """
-    B, K = start.shape[0], beam
-    state = map_state(lambda t: t.repeat_interleave(K, dim=0), state)  # (B, ...) -> (B*K, ...)
-    prev = start.repeat_interleave(K)  # (B*K,)
-    scores = torch.full((B, K), float("-inf"), device=start.device)
-    scores[:, 0] = 0.0  # K identical copies at the start: keep one, or the beam fills with duplicates
-    history = torch.zeros(B, K, 0, dtype=torch.long, device=start.device)
-    done = torch.zeros(B * K, dtype=torch.bool, device=start.device)
-    for _ in range(max_len):
-        logp, state = step(prev, state)  # (B*K, V)
-        V = logp.shape[-1]
-        if eos is not None:
-            frozen = torch.full_like(logp, float("-inf"))
-            frozen[:, eos] = 0.0
-            logp = torch.where(done.unsqueeze(-1), frozen, logp)
-        total = (scores.unsqueeze(-1) + logp.view(B, K, V)).view(B, K * V)  # (B, K, V) -> (B, K*V)
-        scores, flat = total.topk(K, dim=-1)  # (B, K)
-        parent, token = flat // V, flat % V  # (B, K) each
-        rows = (parent + torch.arange(B, device=start.device).unsqueeze(1) * K).view(-1)  # (B*K,)
-        state = map_state(lambda t: t.index_select(0, rows), state)
-        history = torch.cat([history.gather(1, parent.unsqueeze(-1).expand_as(history)), token.unsqueeze(-1)], dim=-1)
-        prev = token.view(-1)  # (B, K) -> (B*K,)
-        done = done.index_select(0, rows) | (prev == eos) if eos is not None else done
-    return history, scores
-
-
-def sequence_log_prob(step: StepFn, state: State, start: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
-    """Summed log-probability ``(B,)`` of the given continuations ``tokens`` ``(B, T)``.
-
-    Used to check search (beam ≥ greedy in model score) and to score references.
-    """
-    total, prev = torch.zeros(tokens.shape[0], device=tokens.device), start
-    for t in range(tokens.shape[1]):
-        logp, state = step(prev, state)
-        prev = tokens[:, t]
-        total = total + logp.gather(1, prev.unsqueeze(1)).squeeze(1)
-    return total

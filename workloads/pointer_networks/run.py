@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from workloads.nn.rnn import beam_search, greedy_decode
+from workloads.nn.decoding import beam_search, greedy_decode
 from workloads.pointer_networks.model import IndexSeq2Seq, PointerNet
 from workloads.tasks.sorting import exact_match, position_accuracy, sort_batch
 from workloads.training import load_training_state, optimiser_step, training_state

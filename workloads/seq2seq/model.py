@@ -12,11 +12,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from workloads.nn.decoding import beam_search, greedy_decode
 from workloads.nn.rnn import (
     LSTMDecoder,
     LSTMEncoder,
-    beam_search,
-    greedy_decode,
     lstm_state,
     lstm_step,
     uniform_init_,

@@ -12,13 +12,10 @@ from workloads.nn.rnn import (
     AdditiveAttention,
     LSTMDecoder,
     LSTMEncoder,
-    beam_search,
-    greedy_decode,
     lstm_state,
     lstm_step,
-    map_state,
-    sequence_log_prob,
 )
+from workloads.nn.decoding import beam_search, greedy_decode, map_state, sequence_log_prob
 
 
 def test_encoder_takes_tokens_or_features_and_returns_outputs_and_final_state():

@@ -56,7 +56,7 @@ def test_pointer_beam_search_returns_the_greedy_order_at_beam_one():
 
     run = WORKLOAD.build(WORKLOAD.make_config({**TINY, "variant": "pointer"}), "cpu")
     x, _ = sort_batch(np.random.default_rng(2), 5, 6)
-    from workloads.nn.rnn import beam_search, greedy_decode
+    from workloads.nn.decoding import beam_search, greedy_decode
 
     start, state = run.model.start_state(torch.as_tensor(x))
     step = run.model.step_fn(False)
