@@ -57,6 +57,11 @@ CASES = [
     *[("cs_ner", {"crf": crf, "chars": chars}, lambda c: None) for crf, chars in ((True, True), (False, False))],  # titles vary in length
     *[("idnp", {"model": m}, lambda c: c.batch * c.sessions_max * c.session_len) for m in ("idnp", "sasrec")],  # items, at most
     *[("text_vectors", {"model": m}, lambda c: c.batch * c.doc_len) for m in ("bpv", "autoencoder")],  # words
+    ("defsent_plus", {"method": "defsent_plus", "pretrain_steps": 0}, lambda c: None),  # definitions vary in length
+    ("defsent_plus", {"method": "mean"}, lambda c: None),  # an MLM step on synthetic sentences
+    *[("hier_nse", {"model": m}, lambda c: c.batch * c.n_sent * c.sent_len) for m in ("hier_nse", "flat")],  # document tokens
+    *[("playlist", {"model": m}, lambda c: None) for m in ("seq2seq", "skipgram_mean", "bag_ae")],  # playlists of 8-20 songs
+    *[("recformer", {"model": m}, lambda c: None) for m in ("recformer", "sasrec_id")],  # histories vary in length
 ]
 
 

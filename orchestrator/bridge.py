@@ -82,8 +82,13 @@ def describe_params(config: Mapping[str, Any], limit: int = 240) -> str:
 
 def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, max_steps: Callable[[dict], int],
             duration: float | None, max_failed: int | None, on_change: Callable[[Counts], None] | None,
-            trial_name: Callable[[int, Mapping[str, Any]], str]):
-    """A Tune Callback that forwards trial events to MLflow and enforces Seqlab's limits."""
+            trial_name: Callable[[int, Mapping[str, Any]], str], space: Callable[[], str | None] | None = None):
+    """A Tune Callback that forwards trial events to MLflow and enforces Seqlab's limits.
+
+    ``space()`` returns a reason once the runs folder runs out of room (checked every second);
+    the run is then interrupted as Ctrl-C would (``paused``: its state is saved, unfinished trials
+    resume later) and the reason becomes ``stop_reason``.
+    """
     import ray
     from ray import tune
 
@@ -96,7 +101,9 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             self.running: set[str] = set()  # a paused trial (HyperBand, PBT) starts again: count it once
             self.exploits: dict[str, int] = {}
             self.retries: dict[str, int] = {}
+            self.paused = False  # interrupted to be resumed (disk full), not stopped for good
             self._last_draw = 0.0
+            self._space_checked = 0.0
 
         def __reduce__(self):  # Tune pickles its run config; this driver's live state stays here
             return (_inert_callback, ())
@@ -188,9 +195,13 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             self._changed()
 
         def on_step_begin(self, iteration, trials, **info):
+            now = time.monotonic()
+            if space is not None and now - self._space_checked > 1.0 and not self.stop_reason:
+                self._space_checked = now
+                self.stop_reason = space()
+                self.paused = self.stop_reason is not None and interrupt_tune()
             if duration is None:
                 return
-            now = time.monotonic()
             for trial in trials:
                 began = self.started_at.get(trial.trial_id)
                 if trial.status != "RUNNING" or began is None or trial.trial_id in self.timed_out:
@@ -203,7 +214,8 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
                     trial.max_failures = 0  # an overrun is final: no retry
                     ray.kill(actor, no_restart=True)
 
-        def on_experiment_end(self, trials, **info):
+        def on_experiment_end(self, trials, **info):  # after Tune's final save of the experiment state
+            keep_last_checkpoints(Path(trial.path) for trial in trials)
             self._changed(force=True)
 
         def on_step_end(self, iteration, trials, **info):
@@ -229,10 +241,32 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
             return False
 
         def stop_all(self) -> bool:
-            return self.bridge.stop_reason is not None
+            return self.bridge.stop_reason is not None and not self.bridge.paused
 
     bridge = Bridge()
     return bridge, LimitStopper(bridge)
+
+
+def keep_last_checkpoints(trial_dirs) -> None:
+    """Delete every Tune checkpoint folder but the newest in each trial folder."""
+    import shutil
+
+    for folder in trial_dirs:
+        kept = sorted(folder.glob("checkpoint_*"), key=lambda p: p.name)  # checkpoint_000004: zero-padded
+        for old in kept[:-1]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def interrupt_tune() -> bool:
+    """End the running Tune loop as Ctrl-C does: the experiment state is saved and unfinished
+    trials stay resumable. Only where Tune caught SIGINT (it runs on the main thread); False elsewhere."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    if getattr(handler, "__name__", "") != "signal_interrupt_tune_run":  # Tune's own handler (ray.tune.tune)
+        return False
+    handler(signal.SIGINT, None)
+    return True
 
 
 def _inert_callback():

@@ -22,6 +22,7 @@ from typing import Callable
 
 from orchestrator.claims import SEED_SETS, ClaimResult, ClaimSpec, budgets, judge, source_commit
 from orchestrator.spec import spec_hash
+from orchestrator.yamlio import SpecError
 
 Row = tuple[ClaimResult | None, Path, str]  # (result or None, claim file, the problem if it broke)
 Chosen = tuple[Path, ClaimSpec, str]  # (claim file, its spec, its text)
@@ -38,6 +39,7 @@ def run_claim(
     seed_set: str = "evaluation",
     seeds: list[int] | None = None,
     source: str | Path | None = None,
+    resume: bool = False,
 ) -> ClaimResult:
     """Run all arms × seeds of one seed set as one Tune run and judge the claim.
 
@@ -47,9 +49,12 @@ def run_claim(
             ``claim-<name>-<seed_set>`` otherwise) and is tagged on it.
         seeds: run these seeds instead of the set's own (still labelled ``seed_set``).
         source: the claim file, to record the git commit it was read at.
+        resume: continue this seed set's interrupted run (same folder, same MLflow parent; its
+            finished trials are kept, unfinished ones go on from their last checkpoint). Without
+            an earlier run of this seed set, it starts one.
     """
     from orchestrator import sweep, tracking
-    from orchestrator.runs import prepare_folder
+    from orchestrator.runs import MARKER, prepare_folder
     from orchestrator.trial import TrialPlan
 
     if seed_set not in SEED_SETS:
@@ -62,7 +67,8 @@ def run_claim(
     sweep.check_resources(spec.resources.cpu, spec.resources.gpu)
     label = spec.name + ("" if seed_set == "evaluation" else f"-{seed_set}")  # seqlab compare <label>
     name = f"claim-{label}"
-    _, key = prepare_folder(runs_dir, name, resume=False, fresh=fresh, digest=digest)
+    resume = resume and (runs_dir / name / MARKER).exists()
+    folder, key = prepare_folder(runs_dir, name, resume=resume, fresh=fresh and not resume, digest=digest)
     workloads = sorted({arm.workload for arm in spec.arms.values()})
     recorder = tracking.Recorder(
         spec.tracking.uri or tracking.default_uri(runs_dir),
@@ -95,10 +101,15 @@ def run_claim(
             gpu=spec.resources.gpu,
             on_change=on_change,
             trial_name=lambda number, config: f"{config['arm']}/seed{config['seed']}",
+            resume=resume and sweep.can_restore(folder),  # killed before Tune stored anything: start them
         )
     except BaseException:
         recorder.finish("KILLED")
         raise
+    if outcome.interrupted:  # Ctrl-C or a full disk: no verdict from a part of the seeds
+        recorder.finish("KILLED", tags={"seqlab.stopped": outcome.stopped_reason or "interrupted"})
+        where = f"`seqlab claim --resume {source}`" if source else "run_claim(..., resume=True)"
+        raise SpecError(f"{outcome.stopped_reason or 'interrupted'}; {where} continues the claim")
     values: dict[str, dict[str, list[float]]] = {arm: {} for arm in spec.arms}
     seeds_done: dict[str, list[int]] = {arm: [] for arm in spec.arms}
     failed = []
@@ -135,15 +146,16 @@ def run_claim(
 
 def run_with_holdout(spec: ClaimSpec, text: str, path: Path, *, runs_dir: Path, num_cpus: int | None = None,
                      holdout: bool = False, holdout_seeds: list[int] | None = None,
-                     on_change: Callable | None = None, on_holdout: Callable | None = None) -> ClaimResult:
+                     on_change: Callable | None = None, on_holdout: Callable | None = None,
+                     resume: bool = False) -> ClaimResult:
     """A claim on its evaluation seeds and, if asked, its holdout seeds (``result.holdout``)."""
     result = run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=on_change, num_cpus=num_cpus,
-                       seed_set="evaluation", source=path)  # fmt: skip
+                       seed_set="evaluation", source=path, resume=resume)  # fmt: skip
     if holdout or holdout_seeds:
         if on_holdout:
             on_holdout()
-        result.holdout = run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=on_change,
-                                   num_cpus=num_cpus, seed_set="holdout", seeds=holdout_seeds, source=path)  # fmt: skip
+        result.holdout = run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=on_change, num_cpus=num_cpus,
+                                   seed_set="holdout", seeds=holdout_seeds, source=path, resume=resume)  # fmt: skip
     return result
 
 

@@ -45,7 +45,7 @@ def _unseen(spec, seeds: list[int] | None, option: str) -> None:
 
 
 def _run_one(spec, text, path: Path, *, runs_dir: Path, num_cpus, holdout: bool = False, seeds=None,
-             calibrate: bool = False):
+             calibrate: bool = False, resume: bool = False):
     """One claim (and its holdout) in this process, with a live progress line."""
     from orchestrator.claim_run import run_claim
     from orchestrator.claim_run import run_with_holdout
@@ -59,9 +59,10 @@ def _run_one(spec, text, path: Path, *, runs_dir: Path, num_cpus, holdout: bool 
             if calibrate:
                 progress.title = f"claim {spec.name} (calibration)"
                 return run_claim(spec, text, runs_dir=runs_dir, fresh=True, on_change=progress.update,
-                                 num_cpus=num_cpus, seed_set="calibration", source=path)  # fmt: skip
+                                 num_cpus=num_cpus, seed_set="calibration", source=path, resume=resume)  # fmt: skip
             return run_with_holdout(spec, text, path, runs_dir=runs_dir, num_cpus=num_cpus, holdout=holdout,
-                                    holdout_seeds=seeds, on_change=progress.update, on_holdout=holdout_label)  # fmt: skip
+                                    holdout_seeds=seeds, on_change=progress.update, on_holdout=holdout_label,
+                                    resume=resume)  # fmt: skip
         except BaseException:
             progress.stop()
             raise
@@ -80,6 +81,7 @@ def register(app, quiet_libraries) -> None:
         calibrate: bool = typer.Option(False, "--calibrate", help="Run the calibration seeds instead (for setting sizes and thresholds)."),
         holdout: bool = typer.Option(False, "--holdout", help="Also run the holdout seeds and report that verdict."),
         holdout_seeds: Optional[str] = typer.Option(None, "--holdout-seeds", help="Comma-separated unseen seeds for --holdout (default: the file's holdout_seeds)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue an interrupted run of this claim (finished trials are kept); without one, start it."),
     ) -> None:
         """Run a claim's arms over its seeds and print PASS or FAIL with the evidence (exit 0 or 1)."""
         from orchestrator.claims import load_claim
@@ -97,7 +99,7 @@ def register(app, quiet_libraries) -> None:
 
         try:
             result = _run_one(spec, text, file, runs_dir=runs_dir, num_cpus=num_cpus, holdout=holdout, seeds=extra,
-                              calibrate=calibrate)
+                              calibrate=calibrate, resume=resume)
         except SpecError as err:
             _fail(str(err))
         print_claim(result)

@@ -83,8 +83,9 @@ def run(
     from orchestrator.report import print_sweep_summary
 
     print_sweep_summary(outcome, objective.metric, objective.mode)
-    if outcome.interrupted:
-        _fail(f"interrupted; `seqlab run --resume {file}` continues the sweep", code=130)
+    if outcome.interrupted:  # Ctrl-C, or a full disk (stopped_reason): the state is saved
+        why = outcome.stopped_reason or "interrupted"
+        _fail(f"{why}; `seqlab run --resume {file}` continues the sweep", code=1 if outcome.stopped_reason else 130)
     if outcome.stopped_reason:
         _fail(f"sweep stopped: {outcome.stopped_reason}", code=1)
     if best_trial(outcome, objective.metric, objective.mode) is None:

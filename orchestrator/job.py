@@ -118,6 +118,23 @@ def _run_dir(storage_dir: Path, name: str, resume: bool) -> Path:
     return path
 
 
+def checkpoint_history(storage_dir: Path, name: str) -> list[dict[str, Any]]:
+    """The reports kept in the newest checkpoint of the newest run of job ``name`` (none: empty).
+
+    A driver killed mid-job stops hearing its workers before they stop: they may train and
+    checkpoint a few more steps. Resuming starts after that checkpoint; its history holds the
+    reports the dead driver never saw.
+    """
+    from orchestrator.pipeline_worker import HISTORY, read_history
+
+    try:
+        run_dir = _run_dir(Path(storage_dir), name, resume=True)
+    except SpecError:
+        return []
+    kept = sorted(run_dir.glob(f"checkpoint_step*/{HISTORY}"))  # checkpoint_step000016: names sort by step
+    return read_history(kept[-1].parent) if kept else []
+
+
 def _forwarding_callback(queue):
     """A Ray Train callback (it runs in the Train controller) that queues rank 0's reports."""
     from ray.train.v2.api.callback import UserCallback

@@ -14,9 +14,11 @@ Imported only on the workers and by :mod:`orchestrator.job` inside functions (he
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -85,6 +87,17 @@ def check_visible_gpu(use_gpu: bool) -> None:
     require_visible_gpu(f"this pipeline rank was given a GPU (CUDA_VISIBLE_DEVICES={visible})")
 
 
+HISTORY = "reports.jsonl"  # rank 0's reports up to a checkpoint, saved in it
+
+
+def read_history(folder: str | Path) -> list[dict[str, Any]]:
+    """The reports saved in a job checkpoint (empty for a checkpoint without them)."""
+    path = Path(folder, HISTORY)
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def run_rank(config: dict[str, Any], rank: int, report, restore_dir: str | None = None) -> None:
     """Train one rank of the pipeline described by ``config`` (the dict run_job builds).
 
@@ -122,10 +135,11 @@ def run_rank(config: dict[str, Any], rank: int, report, restore_dir: str | None 
         config=ds_config(parts.batch_size, m, dp, config["zero_stage"]),
     )
 
-    start = 0
+    start, history = 0, []  # history: every report so far (rank 0 keeps it in its checkpoints)
     if restore_dir is not None:
         _, client_state = engine.load_checkpoint(restore_dir)  # the tag named in its 'latest' file
         start = int(client_state["step"])
+        history = read_history(restore_dir) if rank == 0 else []
 
     tokens = parts.batch_size * parts.tokens_per_sample  # per step, all data-parallel ranks together
     micro_size = parts.batch_size // (m * dp)
@@ -152,9 +166,12 @@ def run_rank(config: dict[str, Any], rank: int, report, restore_dir: str | None 
         window = []
         if evaluate:
             metrics["val/loss"] = _evaluate(engine, parts, micro_size, dp, data_rank)
+        history.append(metrics)
         if save:
             with tempfile.TemporaryDirectory() as folder:
                 engine.save_checkpoint(folder, tag=f"step{done:06d}", client_state={"step": done})
+                if rank == 0:
+                    Path(folder, HISTORY).write_text("".join(json.dumps(row) + "\n" for row in history))
                 report(metrics, folder)
         else:
             report(metrics, None)

@@ -13,8 +13,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from orchestrator.spec import SweepSpec, spec_hash
 from orchestrator.bridge import Counts, RunOutcome
+from orchestrator.diskspace import check_space
+from orchestrator.spec import SweepSpec, spec_hash
 from orchestrator.yamlio import SpecError
 
 MARKER = "seqlab-sweep.json"
@@ -22,6 +23,7 @@ MARKER = "seqlab-sweep.json"
 
 def prepare_folder(runs_dir: Path, name: str, *, resume: bool, fresh: bool, digest: str) -> tuple[Path, str]:
     """The run's folder and its resume key; enforces the resume/fresh rules above."""
+    check_space(runs_dir)
     folder = (runs_dir / name).resolve()
     marker = folder / MARKER
     if resume:
@@ -141,7 +143,7 @@ def run_sweep(
     if best is not None:
         summary[f"best/{objective.metric}"] = best.metrics[objective.metric]
     recorder.parent_metrics(summary)
-    status = "FAILED" if outcome.stopped_reason else "KILLED" if outcome.interrupted else "FINISHED"
+    status = "KILLED" if outcome.interrupted else "FAILED" if outcome.stopped_reason else "FINISHED"
     tags = {"seqlab.stopped": outcome.stopped_reason} if outcome.stopped_reason else {}
     if best is not None:
         tags["seqlab.best_trial"] = best.trial_id
@@ -177,6 +179,7 @@ def run_job_file(job_spec, text: str, *, runs_dir: Path, resume: bool = False, o
 
     sweep.ensure_ray(num_cpus)
     job.validate_job(job_spec)
+    check_space(runs_dir)
     recorder = tracking.Recorder(
         job_spec.tracking.uri or tracking.default_uri(runs_dir),
         job_spec.tracking.experiment or job_spec.name,
@@ -190,10 +193,22 @@ def run_job_file(job_spec, text: str, *, runs_dir: Path, resume: bool = False, o
     recorder.trial_started(trial_id, job_spec.name, {**job_spec.config, **job_spec.parallelism.model_dump()},
                            tags={"seqlab.device": "cuda" if job_spec.resources.gpu > 0 else "cpu"})  # each rank checks it sees its GPU
 
+    logged = 0  # steps a restart from an earlier checkpoint replays are recorded already
+
+    def record(metrics: dict[str, float], step: int) -> None:
+        nonlocal logged
+        if step > logged:
+            logged = step
+            recorder.trial_result(trial_id, metrics, step)
+
     def on_report(metrics: dict[str, float], step: int) -> None:
-        recorder.trial_result(trial_id, metrics, step)
+        record(metrics, step)
         if on_step is not None:
             on_step(metrics, step)
+
+    if resume:  # what a killed driver missed: the reports its workers made up to their last checkpoint
+        for metrics in job.checkpoint_history(runs_dir.resolve() / "jobs", job_spec.name):
+            record(metrics, int(metrics["step"]))  # steps the store holds already are dropped there
 
     try:
         result = job.run_job(job_spec, storage_dir=runs_dir.resolve() / "jobs", on_report=on_report, resume=resume)

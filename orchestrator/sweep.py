@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from orchestrator.bridge import TUNE_KEYS, Counts, RunOutcome, TrialOutcome, make_bridge
+from orchestrator.diskspace import shortage
 from orchestrator.ray_private import restored_run_config
 from orchestrator.trial import TrialPlan
 from orchestrator.yamlio import SpecError
@@ -250,7 +251,7 @@ def run_tune(
     steps_of = lambda config: int(plan.resolve(config)[1].get("steps", 0)) or _default_steps(plan, config)  # noqa: E731
     name_of = trial_name or (lambda number, config: f"{name}-{number}")
     bridge, stopper = make_bridge(recorder, counts, metric, mode, steps_of, max_trial_duration, max_failed_trials,
-                              on_change, name_of)
+                                  on_change, name_of, space=lambda: shortage(runs_dir))
     pbt = hasattr(scheduler, "on_exploit")
     if pbt:
         scheduler.on_exploit = bridge.on_exploit
@@ -283,8 +284,10 @@ def run_tune(
                 name=name,
                 storage_path=str(runs_dir),
                 failure_config=tune.FailureConfig(max_failures=max_failures),
-                # PBT restores a trial from another's checkpoint, maybe several reports later: keep them all
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=None if pbt else 1),
+                # Tune keeps every checkpoint and the bridge keeps each trial's last one at the end:
+                # deleting older ones as new ones land lets a killed driver's saved state (which
+                # lags) point at a deleted checkpoint; and PBT restores from another trial's, later
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
                 callbacks=[bridge, JsonLoggerCallback()],  # result.json lets a resumed run read old trials
                 stop=stopper,
                 verbose=0,
@@ -297,6 +300,7 @@ def run_tune(
         if trial_id not in outcomes and result.metrics:
             metrics = {k: v for k, v in result.metrics.items() if k not in TUNE_KEYS and isinstance(v, (int, float))}
             outcomes[trial_id] = TrialOutcome(trial_id, dict(result.config or {}), "completed", metrics)
+            recorder.trial_closed(trial_id, "completed")  # it ended after its driver was killed
         if trial_id in outcomes and result.checkpoint is not None:
             outcomes[trial_id].checkpoint = result.checkpoint.path
     parent = recorder.wait_ready()

@@ -120,6 +120,8 @@ class Recorder:
         self._pending_metrics: dict[str, list[tuple[str, float, int, int]]] = {}
         self._pending_tags: dict[str, dict[str, str]] = {}  # trial id -> tags to send with its next batch
         self._child: dict[str, str] = {}
+        self._stored_up_to: dict[str, dict[str, int]] = {}  # reopened trial -> metric -> last step stored before
+        self._left_open: set[str] = set()  # reopened trials whose child run a killed driver left RUNNING
         self._errors: list[str] = []
         self._outages: list[str] = []
         self._retry_s = float(os.environ.get("SEQLAB_TRACKING_RETRY_S", RETRY_S))
@@ -183,6 +185,11 @@ class Recorder:
                 trial_id = child.data.tags.get("seqlab.trial_id")
                 if trial_id:
                     self._child[trial_id] = child.info.run_id
+                    # a trial restored from a checkpoint older than what its killed driver had logged
+                    # reports those steps again: they are in the store already
+                    self._stored_up_to[trial_id] = {m.key: m.step for m in child.data.to_proto().metrics}
+                    if child.info.status == "RUNNING":
+                        self._left_open.add(trial_id)
         else:
             run = self.client.create_run(exp_id, run_name=run_name, tags={**tags, "seqlab.resume_key": resume_key})
             run_id = run.info.run_id
@@ -235,10 +242,19 @@ class Recorder:
         self.trial_results(trial_id, [(step, metrics)])
 
     def trial_results(self, trial_id: str, points: Iterable[tuple[int, Mapping[str, float]]]) -> None:
-        """Metrics at several steps (a report's training curve), queued as one batch."""
+        """Metrics at several steps (a report's training curve), queued as one batch.
+
+        For a trial of a reopened parent, steps up to the last one stored before are dropped.
+        """
         now = int(time.time() * 1000)
         rows = [(k, float(v), now, step) for step, metrics in points for k, v in metrics.items()]
-        self._queue.put(lambda: self._pending_metrics.setdefault(trial_id, []).extend(rows))
+
+        def job() -> None:
+            stored = self._stored_up_to.get(trial_id, {})
+            fresh = [row for row in rows if row[3] > stored.get(row[0], -1)]
+            self._pending_metrics.setdefault(trial_id, []).extend(fresh)
+
+        self._queue.put(job)
 
     def trial_finished(self, trial_id: str, outcome: str, error: str | None = None) -> None:
         """``outcome``: completed, pruned, failed or timeout; ``error`` becomes traceback.txt."""
@@ -253,6 +269,17 @@ class Recorder:
                 self.client.log_text(run_id, error, "traceback.txt")
             status = "FINISHED" if outcome in ("completed", "pruned") else "FAILED"
             self.client.set_terminated(run_id, status=status)
+
+        self._queue.put(job)
+
+    def trial_closed(self, trial_id: str, outcome: str) -> None:
+        """A trial that ended while no driver listened (its driver was killed): finish its child
+        run if that was left RUNNING; a no-op for any other."""
+
+        def job() -> None:
+            if trial_id in self._left_open:
+                self._left_open.discard(trial_id)
+                self.trial_finished(trial_id, outcome)
 
         self._queue.put(job)
 

@@ -17,7 +17,7 @@ import pytest
 
 from orchestrator.runs import run_sweep
 from orchestrator.spec import parse_sweep
-from tests.chaos.expect import assert_every_step_once, wait_cpus_free
+from tests.chaos.expect import assert_every_step_once, baseline_seconds, record, wait_cpus_free
 from tests.ray_views import node_of_pid, trial_actors_on, trial_rows
 
 pytestmark = pytest.mark.chaos
@@ -61,6 +61,7 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_a_new_node_takes_trials(clus
     box: dict = {}
     sweep = lambda: box.update(outcome=run_sweep(parse_sweep(SWEEP), json.dumps(SWEEP), runs_dir=tmp_path / "runs"))
     runner = threading.Thread(target=sweep, daemon=True)  # nodes are added from the main thread only
+    started = time.monotonic()
     runner.start()
     new, deadline = None, time.monotonic() + 180
     while new is None and runner.is_alive() and time.monotonic() < deadline:
@@ -70,6 +71,7 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_a_new_node_takes_trials(clus
             new = cluster.add_node(num_cpus=1, **SMALL)
         time.sleep(0.2)
     runner.join(300)
+    seconds = time.monotonic() - started
     assert new is not None, "no trial ever ran on the node to be removed"
     assert not runner.is_alive(), "the sweep did not finish within 300 s of the node change"
     outcome = box["outcome"]
@@ -79,5 +81,9 @@ def test_a_node_removed_mid_sweep_loses_nothing_and_a_new_node_takes_trials(clus
     where = node_of_pid()
     nodes_used = {where.get(row["pid"]) for rows in trial_rows(outcome).values() for row in rows}
     assert new.node_id in nodes_used, "no trial ran on the node that joined"
-    assert_every_step_once(outcome, {"val/loss": list(range(2, 11, 2)), "train/loss": list(range(1, 11))}, 6)
-    wait_cpus_free(ray, 2)
+    _, duplicates, lost = assert_every_step_once(
+        outcome, {"val/loss": list(range(2, 11, 2)), "train/loss": list(range(1, 11))}, 6)
+    free_s = wait_cpus_free(ray, 2)
+    record("worker node removed, another added", injected=1, finished=f"{len(outcome.trials)}/6",
+           duplicates=duplicates, lost=lost, seconds=seconds, free_s=free_s,
+           baseline_s=baseline_seconds(lambda: run_sweep(parse_sweep(SWEEP), json.dumps(SWEEP), runs_dir=tmp_path / "base")))

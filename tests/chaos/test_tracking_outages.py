@@ -26,7 +26,7 @@ import pytest
 from orchestrator.cluster import _bin, free_port
 from orchestrator.runs import run_sweep
 from orchestrator.spec import load_sweep
-from tests.chaos.expect import assert_every_step_once, wait_cpus_free
+from tests.chaos.expect import assert_every_step_once, baseline_seconds, record, wait_cpus_free
 
 pytestmark = [pytest.mark.chaos, pytest.mark.usefixtures("ray_local")]
 
@@ -69,14 +69,16 @@ def child_runs(uri: str) -> int:
         return 0
 
 
-def check_outage_ridden_out(outcome, caplog, ray) -> None:
+def check_outage_ridden_out(fault: str, outcome, seconds: float, baseline, caplog, ray) -> None:
     assert sorted(t.outcome for t in outcome.trials) == ["completed"] * 4
-    assert_every_step_once(outcome, CURVES, 4)
+    _, duplicates, lost = assert_every_step_once(outcome, CURVES, 4)
     assert [e for e in outcome.tracking_errors if "none lost" not in e] == [], outcome.tracking_errors
     assert any("none lost" in e for e in outcome.tracking_errors), "the summary does not name the outage"
     said = [r.getMessage() for r in caplog.records if r.name == "seqlab"]
     assert any("retrying" in m for m in said) and any("back after" in m for m in said), said
-    wait_cpus_free(ray, 2)
+    free_s = wait_cpus_free(ray, 2)
+    record(fault, injected=1, finished=f"{len(outcome.trials)}/4", duplicates=duplicates, lost=lost,
+           seconds=seconds, free_s=free_s, baseline_s=baseline_seconds(baseline))
 
 
 def test_sqlite_store_locked_by_another_process(tmp_path, ray_local, caplog):
@@ -93,10 +95,13 @@ def test_sqlite_store_locked_by_another_process(tmp_path, ray_local, caplog):
 
     thread = threading.Thread(target=lock_when_trials_run, daemon=True)
     thread.start()
+    started = time.monotonic()
     outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
+    seconds = time.monotonic() - started
     thread.join(5)
     assert locker and locker[0].wait(60) == 0 and locker[0].stdout.read().strip() == "locked"
-    check_outage_ridden_out(outcome, caplog, ray_local)
+    check_outage_ridden_out(f"SQLite store locked {LOCK_S:.0f} s", outcome, seconds,
+                            lambda: run_sweep(spec, text, runs_dir=tmp_path / "baseline"), caplog, ray_local)
 
 
 def start_server(where: Path, port: int) -> subprocess.Popen:
@@ -142,10 +147,13 @@ def test_mlflow_server_stopped_and_restarted_mid_sweep(tmp_path, ray_local, capl
     thread = threading.Thread(target=restart_when_trials_run, daemon=True)
     thread.start()
     try:
+        started = time.monotonic()
         outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
+        seconds = time.monotonic() - started
         thread.join(120)
         assert len(servers) == 2, "the server was never restarted"
-        check_outage_ridden_out(outcome, caplog, ray_local)
+        check_outage_ridden_out("MLflow server down 8 s", outcome, seconds,
+                                lambda: run_sweep(spec, text, runs_dir=tmp_path / "baseline"), caplog, ray_local)
     finally:
         for proc in servers:
             if proc.poll() is None:

@@ -20,7 +20,7 @@ import pytest
 
 from orchestrator.runs import run_sweep
 from orchestrator.spec import load_sweep
-from tests.chaos.expect import assert_every_step_once, wait_cpus_free
+from tests.chaos.expect import assert_every_step_once, baseline_seconds, record, wait_cpus_free
 
 pytestmark = [pytest.mark.chaos, pytest.mark.usefixtures("ray_local")]
 
@@ -70,11 +70,13 @@ def test_trials_killed_at_random_resume_from_their_checkpoints_and_nothing_is_lo
     stop, log = threading.Event(), []
     thread = threading.Thread(target=killer, args=(3, 7, stop, log), daemon=True)
     thread.start()
+    started = time.monotonic()
     try:
         outcome = run_sweep(spec, text, runs_dir=tmp_path / "runs")
     finally:
         stop.set()
         thread.join(10)
+    seconds = time.monotonic() - started
     assert len(log) >= 2, f"the killer found too few trial processes to kill: {log}"
 
     assert sorted(t.outcome for t in outcome.trials) == ["completed"] * 6
@@ -82,9 +84,13 @@ def test_trials_killed_at_random_resume_from_their_checkpoints_and_nothing_is_lo
     assert 1 <= retries <= len(log)  # a kill between trials (a reused, idle actor) costs no retry
     assert all(t.retries <= 3 for t in outcome.trials)
 
-    children = assert_every_step_once(outcome, {"val/loss": list(range(2, 25, 2)), "train/loss": list(range(1, 25))}, 6)
+    children, duplicates, lost = assert_every_step_once(
+        outcome, {"val/loss": list(range(2, 25, 2)), "train/loss": list(range(1, 25))}, 6)
     for child in children:  # resumed where it stopped: no step lost, none repeated
         trial = next(t for t in outcome.trials if t.trial_id == child.data.tags["seqlab.trial_id"])
         assert child.data.tags.get("seqlab.retries", "0") == str(trial.retries)
         assert child.data.tags["seqlab.status"] == "completed" and child.info.status == "FINISHED"
-    wait_cpus_free(ray_local, 2)
+    free_s = wait_cpus_free(ray_local, 2)
+    record("trial workers SIGKILLed", injected=len(log), finished=f"{len(children)}/6", duplicates=duplicates,
+           lost=lost, seconds=seconds, free_s=free_s,
+           baseline_s=baseline_seconds(lambda: run_sweep(spec, text, runs_dir=tmp_path / "baseline")))

@@ -79,6 +79,10 @@ def test_a_sweep_records_a_parent_run_and_one_child_per_trial(tmp_path):
     assert state["step"] == 20
     others = [t for t in outcome.trials if t.trial_id != best.trial_id]
     assert all(not client.list_artifacts(children[t.trial_id].info.run_id, "checkpoint") for t in others)
+    # Tune kept every checkpoint while the sweep ran (a killed driver's lagging state may name any);
+    # at the end each trial folder keeps only its last
+    kept = sorted(p.name for p in outcome.path.glob("*/checkpoint_*"))
+    assert len(kept) == 3 and all(Path(t.checkpoint).name in kept for t in outcome.trials), kept
 
 
 def test_failing_and_nan_trials_are_recorded_and_the_sweep_goes_on(tmp_path):
