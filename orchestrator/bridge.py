@@ -215,7 +215,9 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
                     ray.kill(actor, no_restart=True)
 
         def on_experiment_end(self, trials, **info):  # after Tune's final save of the experiment state
-            keep_last_checkpoints(Path(trial.path) for trial in trials)
+            for trial in trials:
+                if trial.checkpoint is not None:
+                    drop_checkpoints_before(Path(trial.checkpoint.path))
             self._changed(force=True)
 
         def on_step_end(self, iteration, trials, **info):
@@ -247,14 +249,17 @@ def make_bridge(recorder, counts: Counts, metric: str | None, mode: str | None, 
     return bridge, LimitStopper(bridge)
 
 
-def keep_last_checkpoints(trial_dirs) -> None:
-    """Delete every Tune checkpoint folder but the newest in each trial folder."""
+def drop_checkpoints_before(kept: Path) -> None:
+    """Delete the trial's checkpoint folders older than ``kept``, the one Tune's saved state names.
+
+    A newer folder may exist (written by the trial, never registered by an interrupted driver);
+    it is left alone.
+    """
     import shutil
 
-    for folder in trial_dirs:
-        kept = sorted(folder.glob("checkpoint_*"), key=lambda p: p.name)  # checkpoint_000004: zero-padded
-        for old in kept[:-1]:
-            shutil.rmtree(old, ignore_errors=True)
+    for folder in kept.parent.glob("checkpoint_*"):
+        if folder.name < kept.name:  # checkpoint_000004: zero-padded, so names sort by index
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def interrupt_tune() -> bool:
