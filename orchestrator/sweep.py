@@ -312,7 +312,7 @@ def run_tune(
         tracking_uri=recorder.uri,
         path=path,
         tracking_errors=recorder.errors,
-        interrupted=any(t.outcome == "running" for t in outcomes.values()),
+        interrupted=bridge.paused or any(t.outcome == "running" for t in outcomes.values()),
     )
 
 

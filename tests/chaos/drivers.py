@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,16 +27,45 @@ RAY_AGENTS = ("ray::DashboardAgent", "ray::RuntimeEnvAgent")
 
 
 def start(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``seqlab <args> --num-cpus 2`` in ``cwd``, stdout and stderr merged into one text pipe."""
+    """``seqlab <args> --num-cpus 2`` in ``cwd``, stdout and stderr merged.
+
+    A thread collects the output as it comes into ``proc.lines`` (the progress lines are the
+    timely view of a run: Tune writes result.json seconds late); ``proc.started`` and, once it
+    ends or is killed, ``proc.ended`` time the driver.
+    """
     env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.Popen([*SEQLAB, *args, "--num-cpus", "2"], cwd=cwd, env=env,
+    proc = subprocess.Popen([*SEQLAB, *args, "--num-cpus", "2"], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    proc.started, proc.ended, proc.lines = time.monotonic(), None, []
+    proc.reader = threading.Thread(target=lambda: proc.lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    proc.reader.start()
+    return proc
+
+
+def output(proc: subprocess.Popen) -> str:
+    return "".join(proc.lines)
 
 
 def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
     """Wait for the driver to end; its output."""
-    out, _ = proc.communicate(timeout=timeout)
-    return out
+    proc.wait(timeout)
+    proc.ended = time.monotonic()
+    proc.reader.join(10)
+    return output(proc)
+
+
+def done_trials(proc: subprocess.Popen) -> int:
+    """Trials finished so far, by the driver's own progress line (``name: 3/8 done | ...``)."""
+    counts = [int(m.group(1)) for m in map(PROGRESS.search, list(proc.lines)) if m]
+    return max(counts, default=0)
+
+
+PROGRESS = re.compile(r": (\d+)/\d+ done \|")
+
+
+def driver_seconds(*procs: subprocess.Popen) -> float:
+    """Wall time of the drivers, each from its start to its end or kill (waits between them excluded)."""
+    return sum(p.ended - p.started for p in procs)
 
 
 def finished_trials(folder: Path, steps: int) -> int:
@@ -51,13 +82,13 @@ def kill_when(proc: subprocess.Popen, ready, timeout: float = 240) -> list[psuti
     deadline = time.monotonic() + timeout
     while not ready():
         if proc.poll() is not None or time.monotonic() > deadline:
-            out = proc.communicate()[0] if proc.poll() is not None else ""
             proc.kill()
-            pytest.fail(f"the driver ended or stalled before the kill point: {out[-2000:]}")
+            pytest.fail(f"the driver ended or stalled before the kill point: {output(proc)[-2000:]}")
         time.sleep(0.05)
     family = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
+    proc.ended = time.monotonic()
     return family
 
 

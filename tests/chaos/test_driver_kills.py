@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import random
 import re
-import threading
 import time
 
 import pytest
 
-from tests.chaos.drivers import all_gone, assert_one_parent_and_every_step_once, finish, finished_trials, kill_when, start
+from tests.chaos.drivers import (all_gone, assert_one_parent_and_every_step_once, done_trials, driver_seconds, finish,
+                                 finished_trials, kill_when, start)
 from tests.chaos.expect import baseline_seconds, record
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]  # a few minutes: CI runs the fast chaos tests only
@@ -39,8 +39,7 @@ CURVES = {"val/loss": [4, 8, 12, 16, 20], "train/loss": list(range(1, 21))}
 def test_a_sweep_driver_killed_before_during_and_after_its_trials_resumes_to_exactly_its_trials(tmp_path):
     (tmp_path / "sweep.yaml").write_text(SWEEP)
     folder = tmp_path / "seqlab-runs" / "chaos-driver"
-    done = lambda: finished_trials(folder, 20)  # noqa: E731
-    rng, started, free_s = random.Random(5), time.monotonic(), 0.0
+    rng = random.Random(5)
 
     first = start(tmp_path, "run", "sweep.yaml")  # killed once its run folder exists, before Tune stored anything
     orphans = kill_when(first, lambda: (folder / "seqlab-sweep.json").exists())
@@ -48,24 +47,24 @@ def test_a_sweep_driver_killed_before_during_and_after_its_trials_resumes_to_exa
 
     second = start(tmp_path, "run", "sweep.yaml", "--resume")  # killed at a random moment after two trials finished
     pause = rng.uniform(0.0, 2.0)
-    orphans = kill_when(second, lambda: done() >= 2 and not time.sleep(pause))
+    orphans = kill_when(second, lambda: done_trials(second) >= 2 and not time.sleep(pause))
     assert all_gone(orphans) == [], "processes of the killed driver outlived it"
-    assert 2 <= done() < 8
+    assert 2 <= done_trials(second) < 8
 
     third = start(tmp_path, "run", "sweep.yaml", "--resume")  # killed in its summary: every trial has finished
-    orphans = kill_when(third, lambda: done() == 8)
+    orphans = kill_when(third, lambda: done_trials(third) == 8)
     waited = time.monotonic()
     assert all_gone(orphans) == [], "processes of the killed driver outlived it"
     free_s = time.monotonic() - waited
 
     last = start(tmp_path, "run", "sweep.yaml", "--resume")
     out = finish(last)
-    seconds = time.monotonic() - started
+    seconds = driver_seconds(first, second, third, last)
     assert last.returncode == 0, out[-3000:]
     assert "trials: 8 completed" in out
     _, children = assert_one_parent_and_every_step_once(tmp_path / "seqlab-runs" / "mlflow.db", "chaos-driver", 8, CURVES)
     assert all(c.data.tags["seqlab.status"] == "completed" for c in children)
-    assert done() == 8
+    assert finished_trials(folder, 20) == 8
 
     def uninterrupted() -> None:
         (tmp_path / "base").mkdir()
@@ -84,8 +83,8 @@ calibration_seeds: [100, 101, 102]
 seeds: [0, 1, 2]
 max_concurrent: 2
 arms:
-  small: {workload: quadratic, fixed: {lr: 0.05, steps: 20, eval_every: 4, sleep_s: 0.1}}
-  large: {workload: quadratic, fixed: {lr: 0.2, steps: 20, eval_every: 4, sleep_s: 0.1}}
+  small: {workload: quadratic, fixed: {lr: 0.05, steps: 20, eval_every: 4, sleep_s: 0.3}}
+  large: {workload: quadratic, fixed: {lr: 0.2, steps: 20, eval_every: 4, sleep_s: 0.3}}
 expect:
   - "mean(large) <= mean(small)"
 tracking: {log_every: 1}
@@ -94,19 +93,16 @@ tracking: {log_every: 1}
 
 def test_a_claim_driver_killed_mid_run_is_finished_by_resume_without_repeating_a_trial(tmp_path):
     (tmp_path / "claim.yaml").write_text(CLAIM)
-    folder = tmp_path / "seqlab-runs" / "claim-chaos-claim"
-    started = time.monotonic()
     first = start(tmp_path, "claim", "claim.yaml")
-    orphans = kill_when(first, lambda: finished_trials(folder, 20) >= 2)
+    orphans = kill_when(first, lambda: done_trials(first) >= 2)
     waited = time.monotonic()
     assert all_gone(orphans) == [], "processes of the killed driver outlived it"
     free_s = time.monotonic() - waited
-    kept = finished_trials(folder, 20)
-    assert 2 <= kept < 6
+    assert 2 <= done_trials(first) < 6
 
     again = start(tmp_path, "claim", "claim.yaml", "--resume")
     out = finish(again)
-    seconds = time.monotonic() - started
+    seconds = driver_seconds(first, again)
     assert again.returncode in (0, 1), out[-3000:]  # PASS or FAIL: a verdict, from all six trials
     assert re.search(r"\b(PASS|FAIL)\b", out), out[-2000:]
     parent, children = assert_one_parent_and_every_step_once(
@@ -134,16 +130,13 @@ checkpoints: {every: 4, keep: 2}
 report_every: 1
 tracking: {experiment: chaos-jobs}
 """
+STEP = re.compile(r"chaos-job step (\d+):")
 
 
 def test_a_job_driver_killed_between_checkpoints_resumes_from_the_last_one(tmp_path):
     (tmp_path / "job.yaml").write_text(JOB)
-    lines: list[str] = []
-    started = time.monotonic()
     first = start(tmp_path, "run", "job.yaml")
-    reader = threading.Thread(target=lambda: lines.extend(iter(first.stdout.readline, "")), daemon=True)
-    reader.start()
-    step = lambda: max((int(m.group(1)) for m in map(re.compile(r"chaos-job step (\d+):").search, list(lines)) if m), default=0)  # noqa: E731
+    step = lambda: max((int(m.group(1)) for m in map(STEP.search, list(first.lines)) if m), default=0)  # noqa: E731
     orphans = kill_when(first, lambda: step() >= 10, timeout=400)  # between the checkpoints at 8 and 12
     waited = time.monotonic()
     assert all_gone(orphans) == [], "processes of the killed driver outlived it"
@@ -152,9 +145,9 @@ def test_a_job_driver_killed_between_checkpoints_resumes_from_the_last_one(tmp_p
 
     again = start(tmp_path, "run", "job.yaml", "--resume")
     out = finish(again, timeout=400)
-    seconds = time.monotonic() - started
+    seconds = driver_seconds(first, again)
     assert again.returncode == 0, out[-3000:]
-    resumed = [int(s) for s in re.findall(r"chaos-job step (\d+):", out)]
+    resumed = [int(m.group(1)) for m in map(STEP.search, out.splitlines()) if m]
     # from a checkpoint, not step 0 (its workers may have trained on for a few steps past the kill)
     assert resumed and resumed[0] % 4 == 1 and resumed[0] > 1, (killed_at, resumed[:3])
     assert resumed[-1] == 24
