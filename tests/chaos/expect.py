@@ -12,14 +12,24 @@ import time
 from collections import Counter
 
 
-def audit_steps(client, runs, curves: dict[str, list[int]]) -> tuple[int, int]:
-    """(duplicated, missing) (run, metric, step) rows over ``runs`` against the steps of ``curves``."""
-    duplicates = lost = 0
+def audit_steps(client, runs, curves: dict[str, list[int]]) -> tuple[int, int, int]:
+    """(duplicated, missing, unexpected) (run, metric, step) rows over ``runs`` against ``curves``."""
+    duplicates = lost = unexpected = 0
     for run in runs:
         for metric, expected in curves.items():
             steps = Counter(m.step for m in client.get_metric_history(run.info.run_id, metric))
             duplicates += sum(n - 1 for n in steps.values())
             lost += len(set(expected) - set(steps))
+            unexpected += len(set(steps) - set(expected))
+    return duplicates, lost, unexpected
+
+
+def assert_steps_once(client, runs, curves: dict[str, list[int]]) -> tuple[int, int]:
+    """Every run holds exactly the steps of ``curves[metric]``, each once; the (duplicated,
+    missing) counts, 0 and 0 when it passes, for :func:`record`."""
+    duplicates, lost, unexpected = audit_steps(client, runs, curves)
+    assert (duplicates, lost, unexpected) == (0, 0, 0), \
+        f"(run, metric, step) rows: {duplicates} twice, {lost} missing, {unexpected} at steps not expected"
     return duplicates, lost
 
 
@@ -32,10 +42,8 @@ def assert_every_step_once(outcome, curves: dict[str, list[int]], trials: int) -
 
     client = MlflowClient(outcome.tracking_uri)
     children = client.search_runs([outcome.experiment_id], f"tags.`mlflow.parentRunId` = '{outcome.parent_run_id}'")
-    duplicates, lost = audit_steps(client, children, curves)
     assert len(children) == trials, f"{len(children)} child runs for {trials} trials"
-    assert (duplicates, lost) == (0, 0), f"{duplicates} (run, metric, step) rows twice, {lost} missing"
-    return children, duplicates, lost
+    return (children, *assert_steps_once(client, children, curves))
 
 
 def wait_cpus_free(ray, cpus: float, within: float = 60.0) -> float:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 
+import psutil
 import pytest
 
 from tests.chaos.drivers import all_gone, assert_one_parent_and_every_step_once, done_trials, driver_seconds, finish, start
@@ -65,14 +66,14 @@ def test_a_full_disk_stops_the_sweep_with_a_clear_error_and_resume_finishes_it(t
     while done_trials(first) < 2:
         assert first.poll() is None and time.monotonic() < deadline, "the sweep ended or stalled before the disk filled"
         time.sleep(0.1)
-    import psutil
-
     family = psutil.Process(first.pid).children(recursive=True)
     filler = fill(small_disk, FLOOR_MB / 2)
     out = finish(first, timeout=120)
     waited = time.monotonic()
     assert first.returncode == 1, out[-3000:]
-    [line] = [line for line in out.splitlines() if line.startswith("seqlab: disk full")] or [out[-3000:]]  # the one line, else why not
+    said = [line for line in out.splitlines() if line.startswith("seqlab: disk full")]
+    assert len(said) == 1, out[-3000:]
+    line = said[0]
     assert str(runs.resolve()) in line and f"SEQLAB_MIN_FREE_MB = {FLOOR_MB}" in line, line
     assert "--resume" in line, line
     assert "Traceback" not in out, out[-3000:]
